@@ -1,0 +1,87 @@
+// buildApp(config) assembles the gateway from plugins and never listens: server.ts does, and tests
+// call buildApp directly. The registration order below is the request pipeline, read top to bottom.
+import cors from '@fastify/cors'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { LoggerOptions } from 'pino'
+import type { LoadedConfig } from './config/load.js'
+import authPlugin from './plugins/auth.js'
+import docsPlugin from './plugins/docs.js'
+import errorHandler from './plugins/error-handler.js'
+import lifecyclePlugin from './plugins/lifecycle.js'
+import modelCatalog from './plugins/model-catalog.js'
+import providerRegistry from './plugins/provider-registry.js'
+import requestLog, { redactPaths, requestIdFor } from './plugins/request-log.js'
+import { providerPluginFor } from './providers/index.js'
+import { chatCompletionRoutes } from './routes/chat-completions.js'
+import { embeddingRoutes } from './routes/embeddings.js'
+import { healthRoutes } from './routes/health.js'
+import { modelRoutes } from './routes/models.js'
+
+export type { LoadedConfig } from './config/load.js'
+export type { CallContext, Capabilities, ProviderAdapter } from './providers/contract.js'
+
+export interface BuildOptions {
+  /** A logger to use, or pino options; defaults to pino at the config's log level. */
+  logger?: FastifyBaseLogger | LoggerOptions | false
+}
+
+function loggerFor(config: LoadedConfig, options: BuildOptions) {
+  if (options.logger === false) return { logger: false as const }
+  if (options.logger && 'child' in options.logger) return { loggerInstance: options.logger }
+  return {
+    logger: { level: config.server.log_level, redact: { paths: redactPaths, censor: '[redacted]' }, ...options.logger },
+  }
+}
+
+export async function buildApp(config: LoadedConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...loggerFor(config, options),
+    bodyLimit: config.server.body_limit_bytes,
+    genReqId: requestIdFor,
+    requestIdLogLabel: 'request_id',
+    disableRequestLogging: true,
+    // Draining answers in the OpenAI error shape (plugins/lifecycle.ts), not Fastify's own 503.
+    return503OnClosing: false,
+    ajv: {
+      customOptions: {
+        // A gateway forwards what it validated: no type coercion, no injected defaults, nothing removed.
+        coerceTypes: false,
+        useDefaults: false,
+        removeAdditional: false,
+        discriminator: true,
+        // parentSchema in errors lets validation-message.ts list the allowed values.
+        verbose: true,
+        allErrors: false,
+      },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // Response schemas document the API; replies are serialized as-is so fields an upstream adds
+  // (reasoning_content, provider extensions) reach the client instead of being stripped.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data))
+
+  await app.register(errorHandler, { bodyLimit: config.server.body_limit_bytes })
+  await app.register(requestLog)
+  await app.register(lifecyclePlugin)
+  if (config.server.cors_origins.length > 0) {
+    const origins = config.server.cors_origins
+    await app.register(cors, {
+      origin: origins.includes('*') ? true : origins,
+      exposedHeaders: ['x-request-id', 'x-anygate-provider', 'x-anygate-model', 'x-anygate-attempts', 'x-anygate-cache'],
+    })
+  }
+  await app.register(authPlugin, { masterKey: config.auth.master_key })
+  await app.register(docsPlugin)
+  await app.register(providerRegistry)
+  for (const provider of config.providers) {
+    if (!provider.enabled) continue
+    await app.register(await providerPluginFor(provider, config.baseDir), provider)
+  }
+  await app.register(modelCatalog, { config })
+  await app.register(healthRoutes)
+  await app.register(chatCompletionRoutes, { prefix: '/v1' })
+  await app.register(embeddingRoutes, { prefix: '/v1' })
+  await app.register(modelRoutes, { prefix: '/v1' })
+  return app
+}

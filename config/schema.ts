@@ -1,0 +1,106 @@
+// The config file's schema: validation, TypeScript type and the documented defaults in one place.
+// Objects are closed (additionalProperties: false) so a misspelt key is an error, not a silent no-op.
+import { type Static, Type } from '@sinclair/typebox'
+
+const Url = Type.String({ format: 'uri', description: 'must be a URL' })
+const Millis = (defaultValue: number, description: string) =>
+  Type.Integer({ minimum: 1, default: defaultValue, description })
+
+export const ProviderTypes = ['openai', 'ollama', 'mock'] as const
+export type ProviderType = (typeof ProviderTypes)[number]
+
+export const Timeouts = Type.Object(
+  {
+    connect_ms: Millis(10_000, 'TCP/TLS connect timeout'),
+    first_byte_ms: Millis(120_000, 'time until the upstream sends its response headers'),
+    total_ms: Millis(600_000, 'whole upstream call, body or stream included'),
+  },
+  { additionalProperties: false, default: {} },
+)
+export type Timeouts = Static<typeof Timeouts>
+
+export const ProviderEntry = Type.Object(
+  {
+    type: Type.Optional(Type.Union(ProviderTypes.map((t) => Type.Literal(t)))),
+    plugin: Type.Optional(
+      Type.String({ minLength: 1, description: 'path or package name of a third-party provider plugin' }),
+    ),
+    enabled: Type.Union([Type.Boolean(), Type.Literal('auto')], {
+      default: true,
+      description: 'false: not registered; auto: registered only when api_key is not empty',
+    }),
+    base_url: Type.Optional(Url),
+    api_key: Type.Optional(Type.String()),
+    headers: Type.Record(Type.String(), Type.String(), {
+      default: {},
+      description: 'extra headers sent upstream on every call',
+    }),
+    models: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'upstream model ids (globs allowed) this provider serves by their bare name',
+    }),
+    timeouts: Timeouts,
+    max_connections: Type.Integer({ minimum: 1, default: 256, description: 'upstream sockets per origin' }),
+    options: Type.Record(Type.String(), Type.Unknown(), {
+      default: {},
+      description: 'settings only this provider type understands',
+    }),
+  },
+  { additionalProperties: false },
+)
+export type ProviderEntry = Static<typeof ProviderEntry>
+
+export const ModelTarget = Type.Object(
+  {
+    provider: Type.String({ minLength: 1 }),
+    model: Type.String({ minLength: 1 }),
+    weight: Type.Number({ minimum: 0, default: 1 }),
+  },
+  { additionalProperties: false },
+)
+
+export const PublicModel = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    targets: Type.Array(ModelTarget, { minItems: 1 }),
+    fallbacks: Type.Array(Type.String(), { default: [] }),
+  },
+  { additionalProperties: false },
+)
+export type PublicModel = Static<typeof PublicModel>
+
+export const ConfigSchema = Type.Object(
+  {
+    server: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+        body_limit_bytes: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024 }),
+        shutdown_timeout_ms: Type.Integer({ minimum: 0, default: 30_000 }),
+        log_level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info' },
+        ),
+        cors_origins: Type.Array(Type.String(), {
+          default: ['*'],
+          description: 'allowed browser origins; [] turns CORS off',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        master_key: Type.Optional(Type.String({ description: 'empty or unset: /v1 is open' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    providers: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), ProviderEntry, {
+      default: {},
+      additionalProperties: false,
+      description: 'must be a name of letters, digits, _ . or -',
+    }),
+    models: Type.Array(PublicModel, { default: [] }),
+  },
+  { additionalProperties: false },
+)
+export type Config = Static<typeof ConfigSchema>

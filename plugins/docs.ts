@@ -1,0 +1,32 @@
+// The OpenAPI document is generated from the route schemas (TypeBox), so it can't drift from what
+// the routes validate. Registered before the routes: @fastify/swagger collects them in onRoute.
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import fp from 'fastify-plugin'
+
+export const openApiInfo = {
+  openapi: '3.1.0',
+  info: {
+    title: 'AnyGate',
+    description:
+      'An OpenAI-compatible LLM gateway. Point any OpenAI SDK at `/v1`; models are public names from the config or `<provider>/<upstream model>`.',
+    version: '0.1.0',
+  },
+  tags: [
+    { name: 'OpenAI', description: 'OpenAI-compatible inference API' },
+    { name: 'Health', description: 'Liveness and readiness probes' },
+  ],
+  components: {
+    securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
+  },
+  security: [{ bearerAuth: [] }],
+} as const
+
+export default fp(
+  async (app) => {
+    await app.register(swagger, { openapi: structuredClone(openApiInfo) as never })
+    await app.register(swaggerUi, { routePrefix: '/docs' })
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  },
+  { name: 'anygate-docs', fastify: '5.x' },
+)

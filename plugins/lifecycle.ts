@@ -1,0 +1,33 @@
+// Readiness and draining. Ready once the server listens (providers are registered by then);
+// draining from the first shutdown signal, so load balancers stop sending new work.
+import fp from 'fastify-plugin'
+import { draining } from './gateway-error.js'
+
+export type LifecycleState = 'starting' | 'ready' | 'draining'
+
+export interface Lifecycle {
+  state: LifecycleState
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    lifecycle: Lifecycle
+  }
+}
+
+export default fp(
+  async (app) => {
+    const lifecycle: Lifecycle = { state: 'starting' }
+    app.decorate('lifecycle', lifecycle)
+    app.addHook('onListen', async () => {
+      if (lifecycle.state === 'starting') lifecycle.state = 'ready'
+    })
+    app.addHook('onRequest', async (request, reply) => {
+      if (lifecycle.state !== 'draining') return
+      // Keep-alive clients reconnect elsewhere instead of reusing a connection about to close.
+      reply.header('connection', 'close')
+      if (!request.url.startsWith('/health/')) throw draining()
+    })
+  },
+  { name: 'anygate-lifecycle', fastify: '5.x' },
+)

@@ -1,0 +1,51 @@
+// The one contract every provider plugin implements, built-in or third-party.
+// Adapters speak the canonical OpenAI-shaped types; translation to a wire format stays inside them.
+import type { FastifyBaseLogger } from 'fastify'
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
+import type { EmbeddingsRequest, EmbeddingsResponse } from '../schemas/openai/embeddings.js'
+
+export interface CallContext {
+  /** The upstream model id (already resolved from the public name). */
+  model: string
+  /** Aborted when the client goes away; adapters must pass it to their upstream call. */
+  signal: AbortSignal
+  requestId: string
+  log: FastifyBaseLogger
+  /** The client's request headers, for test controls such as the mock's x-mock-*. Never forward them. */
+  headers: Readonly<Record<string, string | string[] | undefined>>
+}
+
+export interface Capabilities {
+  chat: boolean
+  streaming: boolean
+  embeddings: boolean
+  tools: boolean
+  vision: boolean
+  json_schema: boolean
+}
+
+export interface ProviderAdapter {
+  readonly name: string
+  readonly type: string
+  chat(request: ChatCompletionRequest, ctx: CallContext): Promise<ChatCompletion>
+  /**
+   * Resolves once the upstream accepted the call (so an upstream refusal is still a plain HTTP
+   * error), then yields OpenAI chunks. The last chunk carries `usage` when the upstream reports it.
+   */
+  streamChat(request: ChatCompletionRequest, ctx: CallContext): Promise<AsyncIterable<ChatCompletionChunk>>
+  embeddings(request: EmbeddingsRequest, ctx: CallContext): Promise<EmbeddingsResponse>
+  /** Upstream model ids worth listing in GET /v1/models. */
+  listModels(): string[]
+  capabilities(model: string): Capabilities
+  /** Releases sockets and timers; called when the app closes. */
+  close?(): Promise<void>
+}
+
+export const fullCapabilities: Capabilities = {
+  chat: true,
+  streaming: true,
+  embeddings: true,
+  tools: true,
+  vision: true,
+  json_schema: true,
+}

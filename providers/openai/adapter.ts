@@ -1,0 +1,139 @@
+// The adapter for every OpenAI-compatible upstream. A dialect says where the endpoints are and how
+// the key is sent, which is all that differs between OpenAI, Ollama, vLLM, Groq... and Azure.
+import type { ProviderConfig } from '../../config/load.js'
+import { upstreamBadResponse } from '../../plugins/gateway-error.js'
+import { isGlob } from '../../plugins/glob.js'
+import type { ChatCompletion, ChatCompletionRequest } from '../../schemas/openai/chat.js'
+import type { EmbeddingsRequest, EmbeddingsResponse } from '../../schemas/openai/embeddings.js'
+import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
+import { readSseEvents } from '../shared/sse-reader.js'
+import { readText, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
+import { fromOpenAIError } from './errors.js'
+import { toOpenAIChatBody, toOpenAIEmbeddingsBody } from './request.js'
+import { fromOpenAIEvents } from './stream.js'
+
+export interface OpenAIDialect {
+  type: string
+  chatPath(model: string): string
+  embeddingsPath(model: string): string
+  authHeaders(apiKey: string | undefined): Record<string, string>
+  modelInBody: boolean
+}
+
+export const openAIDialect: OpenAIDialect = {
+  type: 'openai',
+  chatPath: () => '/chat/completions',
+  embeddingsPath: () => '/embeddings',
+  authHeaders: (apiKey): Record<string, string> => (apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+  modelInBody: true,
+}
+
+export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDialect): ProviderAdapter {
+  if (!config.base_url) throw new Error(`providers.${config.name}.base_url is required`)
+  const client = new UpstreamClient({
+    provider: config.name,
+    baseUrl: config.base_url,
+    timeouts: config.timeouts,
+    maxConnections: config.max_connections,
+    headers: { ...config.headers, ...dialect.authHeaders(config.api_key) },
+  })
+  const secrets = config.api_key ? [config.api_key] : []
+  const streamUsage = config.options.stream_usage !== false
+  const listed = config.models.filter((m) => !isGlob(m))
+
+  async function post(path: string, body: string, ctx: CallContext, accept: string): Promise<UpstreamCall> {
+    const call = await client.request({ method: 'POST', path, body, signal: ctx.signal })
+    const { statusCode, headers, body: responseBody } = call.response
+    if (statusCode >= 200 && statusCode < 300) {
+      const contentType = String(headers['content-type'] ?? '')
+      if (!contentType.includes(accept)) {
+        responseBody.destroy()
+        throw upstreamBadResponse(config.name, `expected ${accept}, got "${contentType || 'no content-type'}"`)
+      }
+      return call
+    }
+    const text = await readText(responseBody, 64 * 1024).catch(() => '')
+    const retryAfter = headers['retry-after']
+    throw fromOpenAIError({
+      status: statusCode,
+      body: text,
+      provider: config.name,
+      model: ctx.model,
+      retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+      secrets,
+    })
+  }
+
+  async function readJson<T>(call: UpstreamCall): Promise<T> {
+    let text: string
+    try {
+      text = await readText(call.response.body, 256 * 1024 * 1024)
+    } catch (err) {
+      throw call.mapError(err)
+    }
+    try {
+      return JSON.parse(text) as T
+    } catch {
+      throw upstreamBadResponse(config.name, 'the body was not valid JSON')
+    }
+  }
+
+  return {
+    name: config.name,
+    type: dialect.type,
+
+    async chat(request: ChatCompletionRequest, ctx: CallContext): Promise<ChatCompletion> {
+      const body = toOpenAIChatBody(request, {
+        model: ctx.model,
+        stream: false,
+        streamUsage,
+        includeModel: dialect.modelInBody,
+      })
+      const completion = await readJson<ChatCompletion>(
+        await post(dialect.chatPath(ctx.model), body, ctx, 'application/json'),
+      )
+      if (!Array.isArray(completion?.choices)) {
+        throw upstreamBadResponse(config.name, 'the completion had no choices array')
+      }
+      return completion
+    },
+
+    async streamChat(request, ctx) {
+      const body = toOpenAIChatBody(request, {
+        model: ctx.model,
+        stream: true,
+        streamUsage,
+        includeModel: dialect.modelInBody,
+      })
+      const call = await post(dialect.chatPath(ctx.model), body, ctx, 'text/event-stream')
+      const chunks = fromOpenAIEvents(readSseEvents(call.response.body), {
+        provider: config.name,
+        model: ctx.model,
+        secrets,
+      })
+      return (async function* () {
+        try {
+          yield* chunks
+        } catch (err) {
+          throw call.mapError(err)
+        } finally {
+          // Ends the upstream call when the client leaves early or the stream failed.
+          if (!call.response.body.destroyed) call.response.body.destroy()
+        }
+      })()
+    },
+
+    async embeddings(request: EmbeddingsRequest, ctx: CallContext): Promise<EmbeddingsResponse> {
+      const body = toOpenAIEmbeddingsBody(request, ctx.model, dialect.modelInBody)
+      const response = await readJson<EmbeddingsResponse>(
+        await post(dialect.embeddingsPath(ctx.model), body, ctx, 'application/json'),
+      )
+      if (!Array.isArray(response?.data)) throw upstreamBadResponse(config.name, 'the response had no data array')
+      return response
+    },
+
+    listModels: () => listed,
+    capabilities: () => fullCapabilities,
+    close: () => client.close(),
+  }
+}

@@ -1,0 +1,110 @@
+// HTTP to one upstream origin: a keep-alive undici Pool, the three timeouts from config, and the
+// client's AbortSignal wired through, with undici's failures mapped to gateway errors.
+import { Pool } from 'undici'
+import type { Dispatcher } from 'undici'
+import type { Timeouts } from '../../config/schema.js'
+import {
+  ClientAbortError,
+  GatewayError,
+  upstreamTimeout,
+  upstreamUnreachable,
+} from '../../plugins/gateway-error.js'
+
+export interface UpstreamClientOptions {
+  provider: string
+  baseUrl: string
+  timeouts: Timeouts
+  maxConnections: number
+  /** Sent on every call: auth and the operator's extra headers. */
+  headers: Record<string, string>
+}
+
+export interface UpstreamRequest {
+  method: 'GET' | 'POST'
+  /** Appended to the base URL's path; may carry a query string. */
+  path: string
+  body?: string
+  signal: AbortSignal
+}
+
+export interface UpstreamCall {
+  response: Dispatcher.ResponseData
+  /** Wraps a failure while reading the body into the same gateway errors as the call itself. */
+  mapError(err: unknown): Error
+}
+
+const undiciTimeoutPhases: Record<string, string> = {
+  UND_ERR_CONNECT_TIMEOUT: 'connect',
+  UND_ERR_HEADERS_TIMEOUT: 'first byte',
+  UND_ERR_BODY_TIMEOUT: 'idle body',
+}
+
+export class UpstreamClient {
+  readonly #pool: Pool
+  readonly #basePath: string
+  readonly #headers: Record<string, string>
+
+  constructor(private readonly options: UpstreamClientOptions) {
+    const url = new URL(options.baseUrl)
+    this.#basePath = url.pathname.replace(/\/+$/, '')
+    this.#headers = { 'content-type': 'application/json', accept: 'application/json', ...options.headers }
+    this.#pool = new Pool(url.origin, {
+      connections: options.maxConnections,
+      connect: { timeout: options.timeouts.connect_ms },
+      headersTimeout: options.timeouts.first_byte_ms,
+      // Between two body chunks: a stalled stream fails after the same wait as a stalled first byte.
+      bodyTimeout: options.timeouts.first_byte_ms,
+      keepAliveTimeout: 30_000,
+    })
+  }
+
+  async request(req: UpstreamRequest): Promise<UpstreamCall> {
+    const deadline = AbortSignal.timeout(this.options.timeouts.total_ms)
+    const signal = AbortSignal.any([req.signal, deadline])
+    const mapError = (err: unknown) => this.#mapError(err, req.signal, deadline)
+    try {
+      const response = await this.#pool.request({
+        method: req.method,
+        path: this.#basePath + req.path,
+        headers: this.#headers,
+        body: req.body,
+        signal,
+      })
+      return { response, mapError }
+    } catch (err) {
+      throw mapError(err)
+    }
+  }
+
+  #mapError(err: unknown, clientSignal: AbortSignal, deadline: AbortSignal): Error {
+    if (err instanceof GatewayError || err instanceof ClientAbortError) return err
+    if (clientSignal.aborted) return new ClientAbortError()
+    const provider = this.options.provider
+    if (deadline.aborted) return upstreamTimeout(provider, 'total')
+    const code = (err as { code?: string }).code
+    const phase = code ? undiciTimeoutPhases[code] : undefined
+    if (phase) return upstreamTimeout(provider, phase)
+    return upstreamUnreachable(provider, code ?? (err as Error).message ?? 'unknown error')
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close()
+  }
+}
+
+/** Reads a body as text, at most `limit` bytes; the rest is discarded. */
+export async function readText(body: Dispatcher.ResponseData['body'], limit = 1 << 20): Promise<string> {
+  const parts: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer
+    if (size + buffer.length > limit) {
+      parts.push(buffer.subarray(0, limit - size))
+      body.destroy()
+      break
+    }
+    parts.push(buffer)
+    size += buffer.length
+  }
+  return Buffer.concat(parts).toString('utf8')
+}

@@ -1,0 +1,52 @@
+// Canonical chunks -> the OpenAI SSE wire format (`data: {json}\n\n` ... `data: [DONE]\n\n`).
+import { Readable } from 'node:stream'
+import type { FastifyBaseLogger, FastifyReply } from 'fastify'
+import { ClientAbortError, GatewayError } from '../plugins/gateway-error.js'
+import type { ChatCompletionChunk } from '../schemas/openai/chat.js'
+
+const done = 'data: [DONE]\n\n'
+
+export interface SseOptions {
+  /** The client asked for stream_options.include_usage; otherwise usage is kept from it. */
+  includeUsage: boolean
+  log: FastifyBaseLogger
+}
+
+/**
+ * An upstream failure after the first byte can't change the status any more, so it ends the stream
+ * with an error event in the shape the OpenAI SDKs raise as APIError, and no [DONE].
+ */
+export async function* encodeChatSse(
+  chunks: AsyncIterable<ChatCompletionChunk>,
+  options: SseOptions,
+): AsyncGenerator<string> {
+  try {
+    for await (const chunk of chunks) {
+      if (!options.includeUsage) {
+        if (chunk.choices.length === 0 && chunk.usage) continue
+        if (chunk.usage !== undefined) chunk.usage = undefined
+      }
+      yield `data: ${JSON.stringify(chunk)}\n\n`
+    }
+    yield done
+  } catch (err) {
+    if (err instanceof ClientAbortError) return
+    const error =
+      err instanceof GatewayError
+        ? err
+        : new GatewayError(502, 'The upstream stream failed.', 'upstream_error', 'upstream_stream_error')
+    if (!(err instanceof GatewayError)) options.log.error({ err }, 'stream failed')
+    else options.log.warn({ status: error.statusCode, code: error.code }, error.message)
+    yield `data: ${JSON.stringify(error.toBody())}\n\n`
+  }
+}
+
+export function sendSse(reply: FastifyReply, events: AsyncIterable<string>): FastifyReply {
+  reply.headers({
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    // Proxies such as nginx would otherwise hold chunks back.
+    'x-accel-buffering': 'no',
+  })
+  return reply.send(Readable.from(events, { objectMode: false }))
+}

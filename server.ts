@@ -1,0 +1,97 @@
+// The CLI: flags and environment, config loading, listen, and graceful shutdown.
+import { parseArgs } from 'node:util'
+import { buildApp } from './app.js'
+import { ConfigError, defaultConfigPath, type LoadedConfig, loadConfigFile } from './config/load.js'
+
+const usage = `Usage: anygate [--config <file.yaml>] [--port N] [--host H]
+
+  --config   config file (default: $ANYGATE_CONFIG, else config/anygate.yaml)
+  --port     listen port (overrides $PORT and server.port)
+  --host     listen address (overrides $HOST and server.host)`
+
+function parseFlags(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  })
+  return values
+}
+
+function parsePort(value: string, source: string): number {
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError([`${source}: must be a port number`])
+  return port
+}
+
+function applyOverrides(config: LoadedConfig, flags: ReturnType<typeof parseFlags>): void {
+  const env = process.env
+  if (env.PORT) config.server.port = parsePort(env.PORT, 'PORT')
+  if (env.HOST) config.server.host = env.HOST
+  if (flags.port) config.server.port = parsePort(flags.port, '--port')
+  if (flags.host) config.server.host = flags.host
+}
+
+async function main(): Promise<void> {
+  let flags: ReturnType<typeof parseFlags>
+  try {
+    flags = parseFlags(process.argv.slice(2))
+  } catch (err) {
+    process.stderr.write(`anygate: ${(err as Error).message}\n${usage}\n`)
+    process.exit(2)
+  }
+  if (flags.help) {
+    process.stdout.write(`${usage}\n`)
+    return
+  }
+
+  let config: LoadedConfig
+  try {
+    config = loadConfigFile(flags.config ?? process.env.ANYGATE_CONFIG ?? defaultConfigPath())
+    applyOverrides(config, flags)
+  } catch (err) {
+    process.stderr.write(`anygate: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+
+  const app = await buildApp(config)
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) {
+      app.log.warn({ signal }, 'second signal: exiting now')
+      process.exit(1)
+    }
+    stopping = true
+    app.lifecycle.state = 'draining'
+    app.log.info({ signal, timeout_ms: config.server.shutdown_timeout_ms }, 'draining: finishing in-flight requests')
+    const deadline = setTimeout(() => {
+      app.log.warn('shutdown timeout reached: closing remaining connections')
+      app.server.closeAllConnections()
+    }, config.server.shutdown_timeout_ms)
+    deadline.unref()
+    try {
+      await app.close()
+    } finally {
+      clearTimeout(deadline)
+      app.log.info('stopped')
+      process.exit(0)
+    }
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
+
+  try {
+    await app.listen({ port: config.server.port, host: config.server.host })
+  } catch (err) {
+    app.log.fatal({ err }, 'cannot listen')
+    process.exit(1)
+  }
+  app.log.info({ providers: app.providers.names() }, 'AnyGate is ready')
+}
+
+await main()
