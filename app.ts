@@ -60,6 +60,8 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   // Response schemas document the API; replies are serialized as-is so fields an upstream adds
   // (reasoning_content, provider extensions) reach the client instead of being stripped.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
+  // Every body this API takes is JSON; a text/plain body is a 415, not a string to validate.
+  app.removeContentTypeParser('text/plain')
 
   await app.register(errorHandler, { bodyLimit: config.server.body_limit_bytes })
   await app.register(requestLog)

@@ -29,7 +29,28 @@ function describe(schema: SchemaLike): string {
   if (schema.type === 'object' && schema.properties?.type?.const !== undefined) {
     return `an object of type ${JSON.stringify(schema.properties.type.const)}`
   }
-  return schema.type === 'null' ? 'null' : `a ${schema.type ?? 'value'}`
+  if (schema.type === 'null') return 'null'
+  const name = schema.type ?? 'value'
+  return /^[aeiou]/.test(name) ? `an ${name}` : `a ${name}`
+}
+
+const isUnion = (e: FastifySchemaValidationError) => e.keyword === 'anyOf' || e.keyword === 'oneOf'
+
+/**
+ * Ajv stops at the first failure but a union reports every branch it tried. The deepest error is
+ * where the mistake is; at that depth a broken constraint (maximum, minItems...) beats the union's
+ * summary, which beats a type mismatch from a branch the value was never meant to match.
+ */
+export function pickError(errors: FastifySchemaValidationError[]): FastifySchemaValidationError {
+  const depth = (e: FastifySchemaValidationError) => e.instancePath.split('/').length
+  const deepest = Math.max(...errors.map(depth))
+  const candidates = errors.filter((e) => depth(e) === deepest)
+  return (
+    candidates.find((e) => e.keyword !== 'type' && !isUnion(e)) ??
+    candidates.find(isUnion) ??
+    candidates[0] ??
+    errors[0]!
+  )
 }
 
 function typeName(value: unknown): string {
@@ -42,7 +63,7 @@ export function validationMessage(
   errors: FastifySchemaValidationError[],
   context: string,
 ): { message: string; param: string | null } {
-  const error = errors[0] as AjvLikeError
+  const error = pickError(errors) as AjvLikeError
   const params = error.params as Record<string, unknown>
   const missing = error.keyword === 'required' ? String(params.missingProperty) : undefined
   const param = toFieldPath(error.instancePath, missing) || null

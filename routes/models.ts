@@ -18,18 +18,24 @@ export const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async () => ({ object: 'list' as const, data: app.models.list() }),
   )
 
-  // A wildcard, not `:id`: ids of the form <provider>/<model> contain slashes.
+  const retrieve = {
+    config: { auth: 'api' as const },
+    schema: {
+      tags: ['OpenAI'],
+      operationId: 'retrieveModel',
+      summary: 'Retrieves a model by its id',
+      description: 'Ids of the form `<provider>/<model>` may be sent with the slash as is or encoded (%2F).',
+      params: Type.Object({ id: Type.String({ description: 'the model id' }) }),
+      response: { 200: Model, 401: errorReplies[401], 404: errorReplies[404] },
+    },
+  }
+  app.get('/models/:id', retrieve, async (request) => app.models.get(request.params.id))
+  // Unencoded <provider>/<model> ids span two path segments; same route, kept out of the document.
   app.get(
     '/models/*',
     {
-      config: { auth: 'api' },
-      schema: {
-        tags: ['OpenAI'],
-        operationId: 'retrieveModel',
-        summary: 'Retrieves a model by its id',
-        params: Type.Object({ '*': Type.String({ description: 'the model id' }) }),
-        response: { 200: Model, 401: errorReplies[401], 404: errorReplies[404] },
-      },
+      ...retrieve,
+      schema: { ...retrieve.schema, hide: true, params: Type.Object({ '*': Type.String() }) },
     },
     async (request) => app.models.get(request.params['*']),
   )

@@ -33,7 +33,7 @@ function injectedError(controls: MockControls, name: string, ctx: CallContext): 
   if (controls.errorStatus === null) return null
   return fromOpenAIError({
     status: controls.errorStatus,
-    body: JSON.stringify({ error: { message: 'injected by the mock provider', type: 'mock_error' } }),
+    body: JSON.stringify({ error: { message: 'injected by the mock provider' } }),
     provider: name,
     model: ctx.model,
     retryAfter: controls.errorStatus === 429 ? '1' : undefined,

@@ -1,0 +1,62 @@
+import { Writable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
+import { onTestFinished } from 'vitest'
+import { buildApp } from '../../app.js'
+import { type LoadedConfig, parseConfig } from '../../config/load.js'
+import { redactPaths } from '../../plugins/request-log.js'
+
+/** A config object as the YAML file would hold it, validated like one (no environment). */
+export function testConfig(raw: Record<string, unknown>, env: Record<string, string> = {}): LoadedConfig {
+  return parseConfig(raw, env, process.cwd())
+}
+
+export const mockOnly = { providers: { mock: { type: 'mock' } }, models: [] }
+
+export interface TestApp {
+  app: FastifyInstance
+  /** Every log line the app wrote, parsed. */
+  logs: Record<string, unknown>[]
+  /** Every log line as written, for "never contains" checks. */
+  rawLogs: string[]
+}
+
+export async function buildTestApp(raw: Record<string, unknown> = mockOnly): Promise<TestApp> {
+  const logs: Record<string, unknown>[] = []
+  const rawLogs: string[] = []
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      const text = chunk.toString()
+      rawLogs.push(text)
+      for (const line of text.split('\n').filter(Boolean)) logs.push(JSON.parse(line))
+      callback()
+    },
+  })
+  const logger = pino({ level: 'debug', redact: { paths: redactPaths, censor: '[redacted]' } }, sink)
+  const app = await buildApp(testConfig(raw), { logger })
+  onTestFinished(() => app.close())
+  await app.ready()
+  return { app, logs, rawLogs }
+}
+
+/** The same, listening on an ephemeral loopback port; returns its origin. */
+export async function listenTestApp(raw: Record<string, unknown> = mockOnly): Promise<TestApp & { origin: string }> {
+  const built = await buildTestApp(raw)
+  const origin = await built.app.listen({ port: 0, host: '127.0.0.1' })
+  return { ...built, origin }
+}
+
+/** Parses an SSE body into its data payloads (JSON-parsed, except [DONE]). */
+export function parseSse(body: string): unknown[] {
+  return body
+    .split('\n\n')
+    .filter((block) => block.startsWith('data: '))
+    .map((block) => block.slice('data: '.length))
+    .map((data) => (data === '[DONE]' ? data : JSON.parse(data)))
+}
+
+export const chatBody = (model: string, content = 'hello there', extra: Record<string, unknown> = {}) => ({
+  model,
+  messages: [{ role: 'user', content }],
+  ...extra,
+})
