@@ -30,7 +30,11 @@ function loggerFor(config: LoadedConfig, options: BuildOptions) {
   if (options.logger === false) return { logger: false as const }
   if (options.logger && 'child' in options.logger) return { loggerInstance: options.logger }
   return {
-    logger: { level: config.server.log_level, redact: { paths: redactPaths, censor: '[redacted]' }, ...options.logger },
+    logger: {
+      level: config.server.log_level,
+      redact: { paths: redactPaths, censor: '[redacted]' },
+      ...options.logger,
+    },
   }
 }
 
@@ -70,7 +74,13 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
     const origins = config.server.cors_origins
     await app.register(cors, {
       origin: origins.includes('*') ? true : origins,
-      exposedHeaders: ['x-request-id', 'x-anygate-provider', 'x-anygate-model', 'x-anygate-attempts', 'x-anygate-cache'],
+      exposedHeaders: [
+        'x-request-id',
+        'x-anygate-provider',
+        'x-anygate-model',
+        'x-anygate-attempts',
+        'x-anygate-cache',
+      ],
     })
   }
   await app.register(authPlugin, { masterKey: config.auth.master_key })

@@ -25,7 +25,8 @@ function parseFlags(argv: string[]) {
 
 function parsePort(value: string, source: string): number {
   const port = Number(value)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError([`${source}: must be a port number`])
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError([`${source}: must be a port number`])
   return port
 }
 
@@ -68,16 +69,23 @@ async function main(): Promise<void> {
     }
     stopping = true
     app.lifecycle.state = 'draining'
-    app.log.info({ signal, timeout_ms: config.server.shutdown_timeout_ms }, 'draining: finishing in-flight requests')
+    app.log.info(
+      { signal, timeout_ms: config.server.shutdown_timeout_ms },
+      'draining: finishing in-flight requests',
+    )
     const deadline = setTimeout(() => {
       app.log.warn('shutdown timeout reached: closing remaining connections')
       app.server.closeAllConnections()
     }, config.server.shutdown_timeout_ms)
     deadline.unref()
+    // A keep-alive socket whose last request finished during the drain would otherwise hold the
+    // close open until the deadline.
+    const sweeper = setInterval(() => app.server.closeIdleConnections(), 100)
     try {
       await app.close()
     } finally {
       clearTimeout(deadline)
+      clearInterval(sweeper)
       app.log.info('stopped')
       process.exit(0)
     }

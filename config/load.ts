@@ -100,11 +100,17 @@ function resolveProvider(name: string, entry: ProviderEntry): ProviderConfig {
 // TypeBox's Value.Default and Value.Convert do not descend into Record values, so provider entries
 // get theirs one by one.
 function withDefaults(document: unknown): unknown {
-  const prepared = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, document)) as Record<string, unknown>
+  const prepared = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, document)) as Record<
+    string,
+    unknown
+  >
   const providers = prepared?.providers
   if (providers && typeof providers === 'object' && !Array.isArray(providers)) {
     for (const [name, entry] of Object.entries(providers)) {
-      ;(providers as Record<string, unknown>)[name] = Value.Convert(ProviderEntry, Value.Default(ProviderEntry, entry))
+      ;(providers as Record<string, unknown>)[name] = Value.Convert(
+        ProviderEntry,
+        Value.Default(ProviderEntry, entry),
+      )
     }
   }
   return prepared

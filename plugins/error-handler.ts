@@ -26,7 +26,12 @@ function fromFastifyError(error: FastifyError, bodyLimit: number): GatewayError 
         'unsupported_media_type',
       )
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new GatewayError(400, 'The request body is empty; send a JSON object.', 'invalid_request_error', 'invalid_json')
+      return new GatewayError(
+        400,
+        'The request body is empty; send a JSON object.',
+        'invalid_request_error',
+        'invalid_json',
+      )
   }
   if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return new GatewayError(

@@ -65,13 +65,28 @@ export const upstreamTimeout = (provider: string, phase: string) =>
   )
 
 export const upstreamUnreachable = (provider: string, cause: string) =>
-  new GatewayError(502, `Provider "${provider}" could not be reached (${cause}).`, 'upstream_error', 'upstream_unreachable')
+  new GatewayError(
+    502,
+    `Provider "${provider}" could not be reached (${cause}).`,
+    'upstream_error',
+    'upstream_unreachable',
+  )
 
 export const upstreamBadResponse = (provider: string, what: string) =>
-  new GatewayError(502, `Provider "${provider}" sent an invalid response: ${what}.`, 'upstream_error', 'upstream_bad_response')
+  new GatewayError(
+    502,
+    `Provider "${provider}" sent an invalid response: ${what}.`,
+    'upstream_error',
+    'upstream_bad_response',
+  )
 
 export const draining = () =>
-  new GatewayError(503, 'The gateway is shutting down; retry on another instance.', 'service_unavailable', 'draining')
+  new GatewayError(
+    503,
+    'The gateway is shutting down; retry on another instance.',
+    'service_unavailable',
+    'draining',
+  )
 
 /** Thrown when our own client went away; nothing is sent back, the upstream call is abandoned. */
 export class ClientAbortError extends Error {

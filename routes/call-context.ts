@@ -4,7 +4,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ResolvedModel } from '../plugins/model-catalog.js'
 import type { CallContext } from '../providers/contract.js'
 
-export function beginCall(request: FastifyRequest, reply: FastifyReply, resolved: ResolvedModel): CallContext {
+export function beginCall(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  resolved: ResolvedModel,
+): CallContext {
   const controller = new AbortController()
   // 'close' before the response finished means the client went away: stop paying for the answer.
   reply.raw.once('close', () => {

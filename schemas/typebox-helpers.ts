@@ -10,6 +10,7 @@ export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Ty
  */
 export function TaggedUnion<T extends TSchema[]>(tag: string, variants: [...T], options: object = {}) {
   return Type.Unsafe<Static<TUnion<T>>>({
+    type: 'object',
     oneOf: variants,
     discriminator: { propertyName: tag },
     ...options,

@@ -25,7 +25,12 @@ describe('bad input gets a clear 4xx in the OpenAI error shape and the server ke
     ['a missing messages field', post({ model: 'mock/echo' }), 400, { param: 'messages' }],
     ['an empty messages array', post({ model: 'mock/echo', messages: [] }), 400, { param: 'messages' }],
     ['a wrong type', post({ ...chatBody('mock/echo'), temperature: 'hot' }), 400, { param: 'temperature' }],
-    ['an out-of-range value', post({ ...chatBody('mock/echo'), temperature: 7 }), 400, { param: 'temperature' }],
+    [
+      'an out-of-range value',
+      post({ ...chatBody('mock/echo'), temperature: 7 }),
+      400,
+      { param: 'temperature' },
+    ],
     [
       'an unknown role',
       post({ model: 'mock/echo', messages: [{ role: 'robot', content: 'x' }] }),
@@ -48,7 +53,12 @@ describe('bad input gets a clear 4xx in the OpenAI error shape and the server ke
     ['an unknown model', post(chatBody('no-such-model')), 404, { code: 'model_not_found', param: 'model' }],
     [
       'a non-JSON content type',
-      { method: 'POST' as const, url: '/v1/chat/completions', headers: { 'content-type': 'text/plain' }, payload: 'hi' },
+      {
+        method: 'POST' as const,
+        url: '/v1/chat/completions',
+        headers: { 'content-type': 'text/plain' },
+        payload: 'hi',
+      },
       415,
       {},
     ],
@@ -94,7 +104,11 @@ describe('bad input gets a clear 4xx in the OpenAI error shape and the server ke
   it('validates embeddings requests too', async () => {
     const { app } = await buildTestApp()
     const error = expectOpenAIError(
-      await app.inject({ method: 'POST', url: '/v1/embeddings', payload: { model: 'mock/embed', input: [] } }),
+      await app.inject({
+        method: 'POST',
+        url: '/v1/embeddings',
+        payload: { model: 'mock/embed', input: [] },
+      }),
       400,
     )
     expect(error.param).toBe('input')
@@ -108,7 +122,9 @@ describe('master key', () => {
     const { app, rawLogs } = await buildTestApp(config)
     const missing = expectOpenAIError(await app.inject(post(chatBody('mock/echo'))), 401)
     expect(missing.code).toBe('invalid_api_key')
-    const wrong = await app.inject(post(chatBody('mock/echo'), { authorization: 'Bearer sk-wrong-guess-999' }))
+    const wrong = await app.inject(
+      post(chatBody('mock/echo'), { authorization: 'Bearer sk-wrong-guess-999' }),
+    )
     expectOpenAIError(wrong, 401)
     expect(wrong.body).not.toContain('sk-wrong-guess-999')
     const models = await app.inject({ method: 'GET', url: '/v1/models' })
@@ -119,7 +135,9 @@ describe('master key', () => {
 
   it('accepts the key as a bearer token or as x-api-key, and leaves health open', async () => {
     const { app } = await buildTestApp(config)
-    const bearer = await app.inject(post(chatBody('mock/echo'), { authorization: 'Bearer sk-master-secret-1234' }))
+    const bearer = await app.inject(
+      post(chatBody('mock/echo'), { authorization: 'Bearer sk-master-secret-1234' }),
+    )
     expect(bearer.statusCode).toBe(200)
     const apiKey = await app.inject(post(chatBody('mock/echo'), { 'x-api-key': 'sk-master-secret-1234' }))
     expect(apiKey.statusCode).toBe(200)

@@ -9,7 +9,11 @@ const withModels = {
 describe('POST /v1/chat/completions on the mock provider', () => {
   it('answers a public model with an OpenAI chat.completion and the gateway headers', async () => {
     const { app } = await buildTestApp(withModels)
-    const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody('echo', 'ping pong') })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: chatBody('echo', 'ping pong'),
+    })
     expect(res.statusCode).toBe(200)
     expect(res.headers['x-anygate-provider']).toBe('mock')
     expect(res.headers['x-anygate-model']).toBe('echo')
@@ -25,7 +29,11 @@ describe('POST /v1/chat/completions on the mock provider', () => {
 
   it('reaches a provider directly with <provider>/<model>', async () => {
     const { app } = await buildTestApp(withModels)
-    const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody('mock/fixed') })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: chatBody('mock/fixed'),
+    })
     expect(res.json().choices[0].message.content).toBe("Hello from AnyGate's mock provider.")
   })
 
@@ -40,7 +48,10 @@ describe('POST /v1/chat/completions on the mock provider', () => {
     expect(res.headers['content-type']).toContain('text/event-stream')
     const events = parseSse(res.body)
     expect(events.at(-1)).toBe('[DONE]')
-    const chunks = events.slice(0, -1) as { choices: { delta: { content?: string }; finish_reason: string | null }[]; usage?: unknown }[]
+    const chunks = events.slice(0, -1) as {
+      choices: { delta: { content?: string }; finish_reason: string | null }[]
+      usage?: unknown
+    }[]
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('one two three')
     expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop')
     // Usage was not asked for: no usage chunk and no usage field.
@@ -92,7 +103,16 @@ describe('POST /v1/chat/completions on the mock provider', () => {
     })
     const deltas = parseSse(streamed.body)
       .slice(0, -1)
-      .flatMap((c) => (c as { choices: { delta: { tool_calls?: { id?: string; function?: { name?: string; arguments?: string } }[] } }[] }).choices)
+      .flatMap(
+        (c) =>
+          (
+            c as {
+              choices: {
+                delta: { tool_calls?: { id?: string; function?: { name?: string; arguments?: string } }[] }
+              }[]
+            }
+          ).choices,
+      )
       .flatMap((choice) => choice.delta.tool_calls ?? [])
     expect(deltas[0]?.id).toBe(call.id)
     expect(deltas[0]?.function?.name).toBe('lookup')

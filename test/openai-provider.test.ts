@@ -43,7 +43,9 @@ async function setup(handler: UpstreamHandler, provider: Record<string, unknown>
 describe('openai provider: what the upstream receives', () => {
   it('gets the upstream model, the provider key (never the client key) and every unknown field', async () => {
     const { upstream, post } = await setup((_req, res) => sendJson(res, 200, completionBody('hi')))
-    const res = await post(chatBody('smart', 'hello', { some_future_param: { nested: [1, 2] }, temperature: 0.3 }))
+    const res = await post(
+      chatBody('smart', 'hello', { some_future_param: { nested: [1, 2] }, temperature: 0.3 }),
+    )
     expect(res.statusCode).toBe(200)
     const [seen] = upstream.requests
     expect(seen?.url).toBe('/v1/chat/completions')
@@ -61,12 +63,16 @@ describe('openai provider: what the upstream receives', () => {
   it('routes bare model names by the provider models globs', async () => {
     const { upstream, post } = await setup((_req, res) => sendJson(res, 200, completionBody('hi')))
     expect((await post(chatBody('gpt-4o-mini'))).statusCode).toBe(200)
-    expect((upstream.requests[0]?.body as { model: string }).model).toBe('gpt-4o-mini')
+    expect((upstream.requests[0]!.body as { model: string }).model).toBe('gpt-4o-mini')
   })
 
   it('passes fields the upstream adds to its answer through to the client', async () => {
     const { post } = await setup((_req, res) =>
-      sendJson(res, 200, completionBody('hi', 'gpt-test', { system_fingerprint: 'fp_1', vendor_extra: { a: 1 } })),
+      sendJson(
+        res,
+        200,
+        completionBody('hi', 'gpt-test', { system_fingerprint: 'fp_1', vendor_extra: { a: 1 } }),
+      ),
     )
     const body = (await post(chatBody('smart'))).json()
     expect(body.vendor_extra).toEqual({ a: 1 })
@@ -76,7 +82,9 @@ describe('openai provider: what the upstream receives', () => {
   it('asks for stream usage upstream and strips it when the client did not ask', async () => {
     const { upstream, post } = await setup((_req, res) => streamAnswer(res))
     const res = await post(chatBody('smart', 'hello', { stream: true }))
-    expect((upstream.requests[0]?.body as Record<string, unknown>).stream_options).toEqual({ include_usage: true })
+    expect((upstream.requests[0]!.body as Record<string, unknown>).stream_options).toEqual({
+      include_usage: true,
+    })
     const events = parseSse(res.body)
     expect(events.at(-1)).toBe('[DONE]')
     const chunks = events.slice(0, -1) as Record<string, unknown>[]
@@ -85,14 +93,22 @@ describe('openai provider: what the upstream receives', () => {
   })
 
   it('sends stream_options only when the provider allows it (options.stream_usage: false)', async () => {
-    const { upstream, post } = await setup((_req, res) => streamAnswer(res), { options: { stream_usage: false } })
+    const { upstream, post } = await setup((_req, res) => streamAnswer(res), {
+      options: { stream_usage: false },
+    })
     await post(chatBody('smart', 'hello', { stream: true }))
-    expect((upstream.requests[0]?.body as Record<string, unknown>).stream_options).toBeUndefined()
+    expect((upstream.requests[0]!.body as Record<string, unknown>).stream_options).toBeUndefined()
   })
 
   it('passes tool-call deltas through unchanged', async () => {
     const toolDeltas = [
-      chunkBody({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+      chunkBody({
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } },
+        ],
+      }),
       chunkBody({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
       chunkBody({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }),
       chunkBody({}, 'tool_calls'),
@@ -112,12 +128,21 @@ describe('openai provider: what the upstream receives', () => {
 describe('openai provider: upstream failures', () => {
   it('passes a 4xx through with its status and message, naming provider and model', async () => {
     const { post } = await setup((_req, res) =>
-      sendJson(res, 400, { error: { message: 'Invalid schema for function', type: 'invalid_request_error', param: 'tools[0]', code: null } }),
+      sendJson(res, 400, {
+        error: {
+          message: 'Invalid schema for function',
+          type: 'invalid_request_error',
+          param: 'tools[0]',
+          code: null,
+        },
+      }),
     )
     const res = await post(chatBody('smart'))
     expect(res.statusCode).toBe(400)
     expect(res.json().error).toMatchObject({ type: 'invalid_request_error', param: 'tools[0]' })
-    expect(res.json().error.message).toBe('up (model gpt-upstream-1) returned 400: Invalid schema for function')
+    expect(res.json().error.message).toBe(
+      'up (model gpt-upstream-1) returned 400: Invalid schema for function',
+    )
   })
 
   it('keeps Retry-After on 429 and marks context overflows', async () => {
@@ -169,7 +194,12 @@ describe('openai provider: upstream failures', () => {
     const upstream = await startFakeUpstream(() => {})
     await upstream.close()
     const { app } = await buildTestApp(configFor(upstream))
-    const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: clientHeaders, payload: chatBody('smart') })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: clientHeaders,
+      payload: chatBody('smart'),
+    })
     expect(res.statusCode).toBe(502)
     expect(res.json().error.code).toBe('upstream_unreachable')
   })
@@ -211,10 +241,16 @@ describe('openai provider: upstream failures', () => {
     const { post } = await setup((_req, res) => {
       startSse(res)
       res.write(sseData(chunkBody({ role: 'assistant', content: 'Hi' })))
-      res.end(sseData({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } }))
+      res.end(
+        sseData({
+          error: { message: 'The server had an error while processing your request.', type: 'server_error' },
+        }),
+      )
     })
     const events = parseSse((await post(chatBody('smart', 'x', { stream: true }))).body)
-    expect(events.at(-1)).toMatchObject({ error: { message: expect.stringContaining('The server had an error') } })
+    expect(events.at(-1)).toMatchObject({
+      error: { message: expect.stringContaining('The server had an error') },
+    })
   })
 })
 
@@ -283,6 +319,10 @@ describe('embeddings through an openai provider', () => {
     expect(res.statusCode).toBe(200)
     expect(res.json().data[0].embedding).toEqual([0.1, 0.2])
     expect(upstream.requests[0]?.url).toBe('/v1/embeddings')
-    expect(upstream.requests[0]?.body).toEqual({ model: 'text-embedding-3-small', input: ['a', 'b'], dimensions: 2 })
+    expect(upstream.requests[0]?.body).toEqual({
+      model: 'text-embedding-3-small',
+      input: ['a', 'b'],
+      dimensions: 2,
+    })
   })
 })

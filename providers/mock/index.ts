@@ -125,5 +125,10 @@ export default fp(
   async (app, opts: ProviderConfig) => {
     app.providers.add(opts.name, createMockAdapter(opts))
   },
-  { name: 'anygate-provider-mock', fastify: '5.x', dependencies: ['anygate-provider-registry'], encapsulate: true },
+  {
+    name: 'anygate-provider-mock',
+    fastify: '5.x',
+    dependencies: ['anygate-provider-registry'],
+    encapsulate: true,
+  },
 )

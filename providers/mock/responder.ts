@@ -51,7 +51,10 @@ export function planMockAnswer(request: ChatCompletionRequest, model: string, fi
     const call: ToolCall = {
       id: `call_${createHash('sha256').update(JSON.stringify(request.messages)).digest('hex').slice(0, 24)}`,
       type: 'function',
-      function: { name: firstTool.function.name, arguments: JSON.stringify({ input: lastUserText(request.messages) }) },
+      function: {
+        name: firstTool.function.name,
+        arguments: JSON.stringify({ input: lastUserText(request.messages) }),
+      },
     }
     const completionTokens = estimateTokens(call.function.arguments) + 5
     return {
@@ -114,8 +117,16 @@ export const splitIntoTokens = (text: string): string[] => text.match(/\s*\S+|\s
 
 /** The chunk sequence OpenAI sends: role, content pieces (or tool-call deltas), finish, usage. */
 export function* toMockChunks(plan: MockPlan, meta: ResponseMeta): Generator<ChatCompletionChunk> {
-  const base = { id: meta.id, object: 'chat.completion.chunk' as const, created: meta.created, model: meta.model }
-  const chunk = (index: number, delta: ChatCompletionChunk['choices'][number]['delta']): ChatCompletionChunk => ({
+  const base = {
+    id: meta.id,
+    object: 'chat.completion.chunk' as const,
+    created: meta.created,
+    model: meta.model,
+  }
+  const chunk = (
+    index: number,
+    delta: ChatCompletionChunk['choices'][number]['delta'],
+  ): ChatCompletionChunk => ({
     ...base,
     choices: [{ index, delta, finish_reason: null, logprobs: null }],
   })
@@ -125,7 +136,9 @@ export function* toMockChunks(plan: MockPlan, meta: ResponseMeta): Generator<Cha
     for (const [i, call] of plan.toolCalls.entries()) {
       if (call.type !== 'function') continue
       yield chunk(index, {
-        tool_calls: [{ index: i, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }],
+        tool_calls: [
+          { index: i, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } },
+        ],
       })
       for (const piece of call.function.arguments.match(/.{1,8}/gs) ?? []) {
         yield chunk(index, { tool_calls: [{ index: i, function: { arguments: piece } }] })
@@ -137,7 +150,11 @@ export function* toMockChunks(plan: MockPlan, meta: ResponseMeta): Generator<Cha
   yield {
     ...base,
     choices: [],
-    usage: { ...plan.usage, completion_tokens: completion, total_tokens: plan.usage.prompt_tokens + completion },
+    usage: {
+      ...plan.usage,
+      completion_tokens: completion,
+      total_tokens: plan.usage.prompt_tokens + completion,
+    },
   }
 }
 

@@ -7,5 +7,10 @@ export default fp(
   async (app, opts: ProviderConfig) => {
     app.providers.add(opts.name, createOpenAIAdapter(opts, { ...openAIDialect, type: 'ollama' }))
   },
-  { name: 'anygate-provider-ollama', fastify: '5.x', dependencies: ['anygate-provider-registry'], encapsulate: true },
+  {
+    name: 'anygate-provider-ollama',
+    fastify: '5.x',
+    dependencies: ['anygate-provider-registry'],
+    encapsulate: true,
+  },
 )

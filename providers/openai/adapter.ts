@@ -48,7 +48,10 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
       const contentType = String(headers['content-type'] ?? '')
       if (!contentType.includes(accept)) {
         responseBody.destroy()
-        throw upstreamBadResponse(config.name, `expected ${accept}, got "${contentType || 'no content-type'}"`)
+        throw upstreamBadResponse(
+          config.name,
+          `expected ${accept}, got "${contentType || 'no content-type'}"`,
+        )
       }
       return call
     }
@@ -128,7 +131,8 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
       const response = await readJson<EmbeddingsResponse>(
         await post(dialect.embeddingsPath(ctx.model), body, ctx, 'application/json'),
       )
-      if (!Array.isArray(response?.data)) throw upstreamBadResponse(config.name, 'the response had no data array')
+      if (!Array.isArray(response?.data))
+        throw upstreamBadResponse(config.name, 'the response had no data array')
       return response
     },
 

@@ -41,7 +41,8 @@ export function scrub(text: string, secrets: readonly string[]): string {
 export function parseErrorBody(text: string): UpstreamErrorBody | null {
   try {
     const parsed = JSON.parse(text) as { error?: unknown; message?: unknown }
-    if (parsed && typeof parsed.error === 'object' && parsed.error !== null) return parsed.error as UpstreamErrorBody
+    if (parsed && typeof parsed.error === 'object' && parsed.error !== null)
+      return parsed.error as UpstreamErrorBody
     if (parsed && typeof parsed.error === 'string') return { message: parsed.error }
     if (parsed && typeof parsed.message === 'string') return parsed as UpstreamErrorBody
     return null
@@ -61,8 +62,7 @@ export interface UpstreamErrorInput {
 
 export function fromOpenAIError(input: UpstreamErrorInput): GatewayError {
   const parsed = parseErrorBody(input.body)
-  const upstreamMessage =
-    asString(parsed?.message) ?? (input.body.trim().slice(0, 300) || 'no error message')
+  const upstreamMessage = asString(parsed?.message) ?? (input.body.trim().slice(0, 300) || 'no error message')
   const status = gatewayStatusFor(input.status)
   let code = asString(parsed?.code)
   if (status === 413 || /context (length|window)|maximum context/i.test(upstreamMessage)) {

@@ -25,7 +25,11 @@ export function toOpenAIChatBody(request: ChatCompletionRequest, options: ChatBo
   return JSON.stringify(body)
 }
 
-export function toOpenAIEmbeddingsBody(request: EmbeddingsRequest, model: string, includeModel: boolean): string {
+export function toOpenAIEmbeddingsBody(
+  request: EmbeddingsRequest,
+  model: string,
+  includeModel: boolean,
+): string {
   const body: Record<string, unknown> = { ...request, model }
   if (!includeModel) delete body.model
   return JSON.stringify(body)

@@ -1,7 +1,8 @@
 // HTTP to one upstream origin: a keep-alive undici Pool, the three timeouts from config, and the
 // client's AbortSignal wired through, with undici's failures mapped to gateway errors.
-import { Pool } from 'undici'
+
 import type { Dispatcher } from 'undici'
+import { Pool } from 'undici'
 import type { Timeouts } from '../../config/schema.js'
 import {
   ClientAbortError,

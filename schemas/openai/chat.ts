@@ -119,7 +119,8 @@ export const StreamOptions = OpenObject({
   include_obfuscation: Type.Optional(Type.Boolean()),
 })
 
-const optionalNullable = <T extends Parameters<typeof Nullable>[0]>(schema: T) => Type.Optional(Nullable(schema))
+const optionalNullable = <T extends Parameters<typeof Nullable>[0]>(schema: T) =>
+  Type.Optional(Nullable(schema))
 
 export const ChatCompletionRequest = OpenObject(
   {
@@ -132,7 +133,9 @@ export const ChatCompletionRequest = OpenObject(
     n: optionalNullable(Type.Integer({ minimum: 1, maximum: 128 })),
     max_tokens: optionalNullable(Type.Integer({ minimum: 1 })),
     max_completion_tokens: optionalNullable(Type.Integer({ minimum: 1 })),
-    stop: optionalNullable(Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1, maxItems: 4 })])),
+    stop: optionalNullable(
+      Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1, maxItems: 4 })]),
+    ),
     presence_penalty: optionalNullable(Type.Number({ minimum: -2, maximum: 2 })),
     frequency_penalty: optionalNullable(Type.Number({ minimum: -2, maximum: 2 })),
     logit_bias: optionalNullable(Type.Record(Type.String(), Type.Integer())),
@@ -147,7 +150,9 @@ export const ChatCompletionRequest = OpenObject(
     user: Type.Optional(Type.String()),
     metadata: optionalNullable(Type.Record(Type.String(), Type.String())),
   },
-  { description: 'CreateChatCompletionRequest (unknown fields are forwarded to OpenAI-compatible upstreams)' },
+  {
+    description: 'CreateChatCompletionRequest (unknown fields are forwarded to OpenAI-compatible upstreams)',
+  },
 )
 export type ChatCompletionRequest = Static<typeof ChatCompletionRequest>
 

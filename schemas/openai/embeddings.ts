@@ -24,7 +24,10 @@ export type EmbeddingsRequest = Static<typeof EmbeddingsRequest>
 export const Embedding = OpenObject({
   object: Type.Literal('embedding'),
   index: Type.Integer(),
-  embedding: Type.Union([Type.Array(Type.Number()), Type.String({ description: 'base64 of float32 values' })]),
+  embedding: Type.Union([
+    Type.Array(Type.Number()),
+    Type.String({ description: 'base64 of float32 values' }),
+  ]),
 })
 
 export const EmbeddingsResponse = OpenObject(

@@ -40,7 +40,9 @@ export async function buildTestApp(raw: Record<string, unknown> = mockOnly): Pro
 }
 
 /** The same, listening on an ephemeral loopback port; returns its origin. */
-export async function listenTestApp(raw: Record<string, unknown> = mockOnly): Promise<TestApp & { origin: string }> {
+export async function listenTestApp(
+  raw: Record<string, unknown> = mockOnly,
+): Promise<TestApp & { origin: string }> {
   const built = await buildTestApp(raw)
   const origin = await built.app.listen({ port: 0, host: '127.0.0.1' })
   return { ...built, origin }

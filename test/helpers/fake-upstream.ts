@@ -16,10 +16,7 @@ export interface RecordedRequest {
   ended: Promise<void>
 }
 
-export type UpstreamHandler = (
-  req: RecordedRequest,
-  res: ServerResponse,
-) => void | Promise<void>
+export type UpstreamHandler = (req: RecordedRequest, res: ServerResponse) => void | Promise<void>
 
 export interface FakeUpstream {
   /** Origin, e.g. http://127.0.0.1:4321 */
@@ -76,7 +73,12 @@ export async function startFakeUpstream(handler: UpstreamHandler): Promise<FakeU
   return { origin, url: `${origin}/v1`, requests, close }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   const text = JSON.stringify(body)
   res.writeHead(status, { 'content-type': 'application/json', ...headers })
   res.end(text)
@@ -86,7 +88,8 @@ export function startSse(res: ServerResponse) {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
 }
 
-export const sseData = (data: unknown) => `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`
+export const sseData = (data: unknown) =>
+  `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`
 
 /** A chat.completion as OpenAI sends it. */
 export function completionBody(content: string, model = 'gpt-test', extra: Record<string, unknown> = {}) {
@@ -95,7 +98,14 @@ export function completionBody(content: string, model = 'gpt-test', extra: Recor
     object: 'chat.completion',
     created: 1_700_000_000,
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content, refusal: null },
+        finish_reason: 'stop',
+        logprobs: null,
+      },
+    ],
     usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 },
     ...extra,
   }
