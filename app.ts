@@ -2,7 +2,7 @@
 // call buildApp directly. The registration order below is the request pipeline, read top to bottom.
 import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { LoggerOptions } from 'pino'
 import type { LoadedConfig } from './config/load.js'
 import authPlugin from './plugins/auth.js'
@@ -43,8 +43,8 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
     ...loggerFor(config, options),
     bodyLimit: config.server.body_limit_bytes,
     genReqId: requestIdFor,
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: true,
+    // Fastify's two lines per request give way to plugins/request-log.ts's one.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     // Draining answers in the OpenAI error shape (plugins/lifecycle.ts), not Fastify's own 503.
     return503OnClosing: false,
     ajv: {

@@ -39,15 +39,17 @@ const isUnion = (e: FastifySchemaValidationError) => e.keyword === 'anyOf' || e.
 /**
  * Ajv stops at the first failure but a union reports every branch it tried. The deepest error is
  * where the mistake is; at that depth a broken constraint (maximum, minItems...) beats the union's
- * summary, which beats a type mismatch from a branch the value was never meant to match.
+ * summary, which beats a type or constant mismatch from a branch the value was never meant to match.
  */
 export function pickError(errors: FastifySchemaValidationError[]): FastifySchemaValidationError {
   const depth = (e: FastifySchemaValidationError) => e.instancePath.split('/').length
   const deepest = Math.max(...errors.map(depth))
   const candidates = errors.filter((e) => depth(e) === deepest)
+  const branchMismatch = (e: FastifySchemaValidationError) => ['type', 'const', 'enum'].includes(e.keyword)
   return (
-    candidates.find((e) => e.keyword !== 'type' && !isUnion(e)) ??
-    candidates.find(isUnion) ??
+    candidates.find((e) => !branchMismatch(e) && !isUnion(e)) ??
+    // Ajv reports nested unions inside out: the last is the outermost, whose summary is complete.
+    candidates.findLast(isUnion) ??
     candidates[0] ??
     errors[0]!
   )
