@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildTestApp, chatBody } from './helpers/app.js'
+import { buildTestApp, chatBody, listenTestApp } from './helpers/app.js'
 
 const post = (payload: unknown, headers: Record<string, string> = {}) => ({
   method: 'POST' as const,
@@ -93,6 +93,21 @@ describe('bad input gets a clear 4xx in the OpenAI error shape and the server ke
     expect(error.code).toBe('request_too_large')
     expect(error.message).toContain('server.body_limit_bytes')
     expect((await app.inject(post(chatBody('mock/echo')))).statusCode).toBe(200)
+  })
+
+  it('refuses a 10 MB upload over a real socket and keeps serving', async () => {
+    const { origin } = await listenTestApp()
+    const send = (body: string) =>
+      fetch(`${origin}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      })
+    const huge = await send(JSON.stringify(chatBody('mock/echo', 'x'.repeat(10 * 1024 * 1024))))
+    expect(huge.status).toBe(413)
+    expect(((await huge.json()) as { error: { code: string } }).error.code).toBe('request_too_large')
+    const next = await send(JSON.stringify(chatBody('mock/echo', 'still here')))
+    expect(next.status).toBe(200)
   })
 
   it('answers unknown routes with a 404 in the OpenAI shape', async () => {
