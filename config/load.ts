@@ -28,6 +28,8 @@ export class ConfigError extends Error {
 
 export const defaultBaseUrls: Partial<Record<ProviderType, string>> = {
   openai: 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com',
+  gemini: 'https://generativelanguage.googleapis.com',
   ollama: 'http://127.0.0.1:11434/v1',
 }
 
@@ -67,6 +69,9 @@ function crossProblems(config: Config): string[] {
   for (const [name, entry] of Object.entries(config.providers)) {
     if (!entry.type && !entry.plugin) problems.push(`providers.${name}: needs a type or a plugin`)
     if (entry.type && entry.plugin) problems.push(`providers.${name}: give a type or a plugin, not both`)
+    if (entry.type === 'azure' && !entry.base_url) {
+      problems.push(`providers.${name}.base_url: required for azure (https://<resource>.openai.azure.com)`)
+    }
   }
   const publicNames = new Set<string>()
   config.models.forEach((model, i) => {

@@ -6,7 +6,7 @@ const Url = Type.String({ format: 'uri', description: 'must be a URL' })
 const Millis = (defaultValue: number, description: string) =>
   Type.Integer({ minimum: 1, default: defaultValue, description })
 
-export const ProviderTypes = ['openai', 'ollama', 'mock'] as const
+export const ProviderTypes = ['openai', 'anthropic', 'gemini', 'azure', 'ollama', 'mock'] as const
 export type ProviderType = (typeof ProviderTypes)[number]
 
 export const Timeouts = Type.Object(
@@ -18,6 +18,21 @@ export const Timeouts = Type.Object(
   { additionalProperties: false, default: {} },
 )
 export type Timeouts = Static<typeof Timeouts>
+
+export const CapabilityOverrides = Type.Object(
+  {
+    chat: Type.Optional(Type.Boolean()),
+    streaming: Type.Optional(Type.Boolean()),
+    embeddings: Type.Optional(Type.Boolean()),
+    tools: Type.Optional(Type.Boolean()),
+    vision: Type.Optional(Type.Boolean()),
+    json_schema: Type.Optional(Type.Boolean()),
+    max_context_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+    max_output_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false, description: 'overrides what the provider type declares' },
+)
+export type CapabilityOverrides = Static<typeof CapabilityOverrides>
 
 export const ProviderEntry = Type.Object(
   {
@@ -31,6 +46,9 @@ export const ProviderEntry = Type.Object(
     }),
     base_url: Type.Optional(Url),
     api_key: Type.Optional(Type.String()),
+    api_version: Type.Optional(
+      Type.String({ minLength: 1, description: 'azure: the api-version query parameter' }),
+    ),
     headers: Type.Record(Type.String(), Type.String(), {
       default: {},
       description: 'extra headers sent upstream on every call',
@@ -45,6 +63,7 @@ export const ProviderEntry = Type.Object(
       default: {},
       description: 'settings only this provider type understands',
     }),
+    capabilities: Type.Optional(CapabilityOverrides),
   },
   { additionalProperties: false },
 )
@@ -55,6 +74,7 @@ export const ModelTarget = Type.Object(
     provider: Type.String({ minLength: 1 }),
     model: Type.String({ minLength: 1 }),
     weight: Type.Number({ minimum: 0, default: 1 }),
+    capabilities: Type.Optional(CapabilityOverrides),
   },
   { additionalProperties: false },
 )

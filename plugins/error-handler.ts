@@ -5,6 +5,16 @@ import fp from 'fastify-plugin'
 import { GatewayError } from './gateway-error.js'
 import { validationMessage } from './validation-message.js'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * 'anthropic' adds `"type": "error"` at the top: the body is then both OpenAI's error shape and
+     * Anthropic's (`{"type": "error", "error": {"type", "message"}}`), for Anthropic clients.
+     */
+    errorFormat?: 'openai' | 'anthropic'
+  }
+}
+
 function fromFastifyError(error: FastifyError, bodyLimit: number): GatewayError {
   if (error.validation) {
     const { message, param } = validationMessage(error.validation, error.validationContext ?? 'body')
@@ -57,7 +67,12 @@ async function errorHandler(app: FastifyInstance, opts: { bodyLimit: number }) {
       request.log.debug({ status: gatewayError.statusCode, code: gatewayError.code }, gatewayError.message)
     }
     if (reply.sent || reply.raw.headersSent) return
-    reply.code(gatewayError.statusCode).headers(gatewayError.headers).send(gatewayError.toBody())
+    const body = gatewayError.toBody()
+    const anthropic = request.routeOptions.config?.errorFormat === 'anthropic'
+    reply
+      .code(gatewayError.statusCode)
+      .headers(gatewayError.headers)
+      .send(anthropic ? { type: 'error', ...body } : body)
   })
 
   app.setNotFoundHandler((request, reply) => {

@@ -2,7 +2,8 @@
 // ready, so resolving a request is a Map lookup.
 import fp from 'fastify-plugin'
 import type { LoadedConfig } from '../config/load.js'
-import type { ProviderAdapter } from '../providers/contract.js'
+import type { CapabilityOverrides } from '../config/schema.js'
+import type { Capabilities, ProviderAdapter } from '../providers/contract.js'
 import type { Model } from '../schemas/openai/models.js'
 import { GatewayError, modelNotFound } from './gateway-error.js'
 import { globToRegExp, isGlob } from './glob.js'
@@ -12,6 +13,14 @@ export interface ResolvedModel {
   requested: string
   provider: ProviderAdapter
   upstreamModel: string
+  /** What the adapter declares for the model, with the config's overrides applied. */
+  capabilities: Capabilities
+}
+
+interface Target {
+  provider: string
+  model: string
+  capabilities?: CapabilityOverrides
 }
 
 interface BareNameRule {
@@ -20,7 +29,8 @@ interface BareNameRule {
 }
 
 export class ModelCatalog {
-  readonly #publicModels = new Map<string, { provider: string; model: string }[]>()
+  readonly #publicModels = new Map<string, Target[]>()
+  readonly #providerOverrides = new Map<string, CapabilityOverrides>()
   readonly #bareNameRules: BareNameRule[] = []
   readonly #exactBareNames = new Map<string, string>()
   readonly #created = Math.floor(Date.now() / 1000)
@@ -32,6 +42,7 @@ export class ModelCatalog {
     for (const model of config.models) this.#publicModels.set(model.name, model.targets)
     for (const provider of config.providers) {
       if (!provider.enabled) continue
+      if (provider.capabilities) this.#providerOverrides.set(provider.name, provider.capabilities)
       for (const name of provider.models) {
         if (isGlob(name)) this.#bareNameRules.push({ pattern: globToRegExp(name), provider: provider.name })
         else if (!this.#exactBareNames.has(name)) this.#exactBareNames.set(name, provider.name)
@@ -45,7 +56,7 @@ export class ModelCatalog {
       // Routing across targets comes with the router; until then the first live target serves.
       for (const target of targets) {
         const provider = this.lookup(target.provider)
-        if (provider) return { requested, provider, upstreamModel: target.model }
+        if (provider) return this.#resolved(requested, provider, target.model, target.capabilities)
       }
       const names = targets.map((t) => t.provider).join(', ')
       throw new GatewayError(
@@ -60,41 +71,61 @@ export class ModelCatalog {
     if (slash > 0) {
       const provider = this.lookup(requested.slice(0, slash))
       const upstreamModel = requested.slice(slash + 1)
-      if (provider && upstreamModel) return { requested, provider, upstreamModel }
+      if (provider && upstreamModel) return this.#resolved(requested, provider, upstreamModel)
     }
     const exact = this.#exactBareNames.get(requested)
     const rule = exact ?? this.#bareNameRules.find((r) => r.pattern.test(requested))?.provider
     const provider = rule ? this.lookup(rule) : undefined
-    if (provider) return { requested, provider, upstreamModel: requested }
+    if (provider) return this.#resolved(requested, provider, requested)
     throw modelNotFound(requested)
+  }
+
+  #resolved(
+    requested: string,
+    provider: ProviderAdapter,
+    upstreamModel: string,
+    targetOverrides?: CapabilityOverrides,
+  ): ResolvedModel {
+    const capabilities = {
+      ...provider.capabilities(upstreamModel),
+      ...this.#providerOverrides.get(provider.name),
+      ...targetOverrides,
+    }
+    return { requested, provider, upstreamModel, capabilities }
   }
 
   list(): Model[] {
     const seen = new Set<string>()
     const models: Model[] = []
-    const add = (id: string, owner: string) => {
+    const add = (id: string) => {
       if (seen.has(id)) return
       seen.add(id)
-      models.push({ id, object: 'model', created: this.#created, owned_by: owner })
+      models.push(this.#describe(this.resolve(id)))
     }
-    for (const [name, targets] of this.#publicModels) {
-      const live = targets.find((t) => this.lookup(t.provider))
-      if (live) add(name, live.provider)
-    }
-    for (const [name, provider] of this.#exactBareNames) if (this.lookup(provider)) add(name, provider)
+    for (const [name, targets] of this.#publicModels)
+      if (targets.some((t) => this.lookup(t.provider))) add(name)
+    for (const [name, provider] of this.#exactBareNames) if (this.lookup(provider)) add(name)
     for (const provider of this.config.providers) {
       const adapter = this.lookup(provider.name)
       if (!adapter) continue
-      for (const id of adapter.listModels()) add(`${provider.name}/${id}`, provider.name)
+      for (const id of adapter.listModels()) add(`${provider.name}/${id}`)
     }
     return models
   }
 
   get(id: string): Model {
-    const listed = this.list().find((m) => m.id === id)
-    if (listed) return listed
-    const resolved = this.resolve(id)
-    return { id, object: 'model', created: this.#created, owned_by: resolved.provider.name }
+    return this.#describe(this.resolve(id))
+  }
+
+  /** The OpenAI model object, with the capabilities as an extension field. */
+  #describe(resolved: ResolvedModel): Model {
+    return {
+      id: resolved.requested,
+      object: 'model',
+      created: this.#created,
+      owned_by: resolved.provider.name,
+      capabilities: resolved.capabilities,
+    }
   }
 }
 

@@ -1,6 +1,11 @@
 // The one contract every provider plugin implements, built-in or third-party.
 // Adapters speak the canonical OpenAI-shaped types; translation to a wire format stays inside them.
 import type { FastifyBaseLogger } from 'fastify'
+import type {
+  AnthropicMessage,
+  AnthropicMessagesRequest,
+  AnthropicStreamEvent,
+} from '../schemas/anthropic/messages.js'
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../schemas/openai/embeddings.js'
 
@@ -22,6 +27,20 @@ export interface Capabilities {
   tools: boolean
   vision: boolean
   json_schema: boolean
+  /** Context window in tokens, when known. */
+  max_context_tokens?: number
+  /** Longest answer in tokens, when known. */
+  max_output_tokens?: number
+}
+
+/**
+ * An upstream that speaks the Anthropic Messages API natively: POST /v1/messages passes through it
+ * with minimal change instead of a lossy round trip through the OpenAI shape.
+ */
+export interface NativeAnthropicMessages {
+  create(request: AnthropicMessagesRequest, ctx: CallContext): Promise<AnthropicMessage>
+  /** Resolves once the upstream accepted the call, then yields its events unchanged. */
+  stream(request: AnthropicMessagesRequest, ctx: CallContext): Promise<AsyncIterable<AnthropicStreamEvent>>
 }
 
 export interface ProviderAdapter {
@@ -37,6 +56,8 @@ export interface ProviderAdapter {
   /** Upstream model ids worth listing in GET /v1/models. */
   listModels(): string[]
   capabilities(model: string): Capabilities
+  /** Present when the upstream speaks Anthropic Messages natively. */
+  anthropicMessages?: NativeAnthropicMessages
   /** Releases sockets and timers; called when the app closes. */
   close?(): Promise<void>
 }

@@ -4,13 +4,23 @@ import { pathToFileURL } from 'node:url'
 import type { FastifyPluginAsync } from 'fastify'
 import type { ProviderConfig } from '../config/load.js'
 import type { ProviderType } from '../config/schema.js'
+import anthropic from './anthropic/index.js'
+import azure from './azure/index.js'
+import gemini from './gemini/index.js'
 import mock from './mock/index.js'
 import ollama from './ollama/index.js'
 import openai from './openai/index.js'
 
 export type ProviderPlugin = FastifyPluginAsync<ProviderConfig>
 
-export const builtinProviders: Record<ProviderType, ProviderPlugin> = { openai, ollama, mock }
+export const builtinProviders: Record<ProviderType, ProviderPlugin> = {
+  openai,
+  anthropic,
+  gemini,
+  azure,
+  ollama,
+  mock,
+}
 
 /**
  * A third-party provider is an ES module whose default export is a Fastify plugin with the same

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { assertCapabilities, requiredCapabilities } from '../plugins/capabilities.js'
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
 import { errorReplies } from '../schemas/openai/errors.js'
 import { beginCall } from './call-context.js'
@@ -31,6 +32,11 @@ export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const body = request.body
       const resolved = app.models.resolve(body.model)
+      assertCapabilities(resolved.capabilities, requiredCapabilities(body), {
+        model: body.model,
+        provider: resolved.provider.name,
+        upstreamModel: resolved.upstreamModel,
+      })
       const ctx = beginCall(request, reply, resolved)
       if (body.stream) {
         const chunks = await resolved.provider.streamChat(body, ctx)

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { assertCapabilities } from '../plugins/capabilities.js'
 import { EmbeddingsRequest, EmbeddingsResponse } from '../schemas/openai/embeddings.js'
 import { errorReplies } from '../schemas/openai/errors.js'
 import { beginCall } from './call-context.js'
@@ -18,6 +19,11 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const resolved = app.models.resolve(request.body.model)
+      assertCapabilities(resolved.capabilities, ['embeddings'], {
+        model: request.body.model,
+        provider: resolved.provider.name,
+        upstreamModel: resolved.upstreamModel,
+      })
       return resolved.provider.embeddings(request.body, beginCall(request, reply, resolved))
     },
   )

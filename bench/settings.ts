@@ -1,0 +1,56 @@
+// Bench knobs. Defaults follow the brief; the environment can shorten a run or change the stream.
+
+export interface BenchSettings {
+  /** Measured load per target and scenario, in seconds, split over the rounds (BENCH_DURATION). */
+  durationSeconds: number
+  /** Discarded run before each measurement, so JIT, pools and sockets are warm. */
+  warmupSeconds: number
+  /**
+   * Each measurement is split into rounds taken in turn across the targets, so a noisy neighbour
+   * on the machine weighs on all three alike rather than on whichever ran at the wrong moment.
+   */
+  rounds: number
+  fixedRate: number
+  /**
+   * Connections autocannon spreads the fixed rate over. autocannon sends each second's quota at
+   * once, so N connections means N-wide bursts: few connections keep queueing out of the latency.
+   */
+  rateConnections: number
+  throughputConnections: number
+  /** Content chunks per streamed answer (BENCH_CHUNKS). */
+  streamChunks: number
+  /** Fake upstream pause between chunks (BENCH_CHUNK_DELAY_MS). */
+  chunkDelayMs: number
+  streamConcurrency: number
+  streamRequests: number
+  streamWarmupRequests: number
+}
+
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, allowZero = false): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new Error(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got "${raw}"`)
+  }
+  return value
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
+  const durationSeconds = positive(env, 'BENCH_DURATION', 5)
+  // The stream scenario is sized by request count; scale it with the duration so a short run stays short.
+  const scale = durationSeconds / 5
+  return {
+    durationSeconds,
+    warmupSeconds: Math.min(1, Math.max(0.3, durationSeconds / 5)),
+    rounds: Math.max(1, Math.min(3, Math.floor(durationSeconds))),
+    fixedRate: 500,
+    rateConnections: 2,
+    throughputConnections: 32,
+    streamChunks: Math.round(positive(env, 'BENCH_CHUNKS', 50)),
+    chunkDelayMs: positive(env, 'BENCH_CHUNK_DELAY_MS', 0, true),
+    streamConcurrency: 8,
+    streamRequests: Math.max(40, Math.round(300 * scale)),
+    streamWarmupRequests: Math.max(16, Math.round(48 * scale)),
+  }
+}

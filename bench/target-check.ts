@@ -1,0 +1,35 @@
+// One JSON and one streamed answer from every target before any load: a misconfigured target would
+// otherwise show up as an impressively fast stream of errors.
+import { Client } from 'undici'
+import { chatPath, chatRequestBody, jsonHeaders } from './chat-payloads.js'
+import { targetNames } from './report.js'
+import type { Targets } from './scenarios.js'
+import { streamLoad } from './stream-load.js'
+
+async function checkJson(name: string, origin: string): Promise<void> {
+  const client = new Client(origin)
+  try {
+    const { statusCode, body } = await client.request({
+      method: 'POST',
+      path: chatPath,
+      headers: jsonHeaders,
+      body: chatRequestBody,
+    })
+    const text = await body.text()
+    const answer = JSON.parse(text) as { choices?: { message?: { content?: unknown } }[] }
+    if (statusCode !== 200 || typeof answer.choices?.[0]?.message?.content !== 'string') {
+      throw new Error(`${name}: unexpected chat answer (status ${statusCode}): ${text.slice(0, 300)}`)
+    }
+  } finally {
+    await client.close()
+  }
+}
+
+export async function checkTargets(targets: Targets, expectedEvents: number): Promise<void> {
+  for (const name of targetNames) {
+    const { origin } = targets[name]
+    await checkJson(name, origin)
+    const stream = await streamLoad(origin, { requests: 1, concurrency: 1, expectedEvents })
+    if (stream.failed > 0) throw new Error(`${name}: unexpected streamed answer: ${stream.firstFailure}`)
+  }
+}
