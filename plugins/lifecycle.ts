@@ -22,11 +22,11 @@ export default fp(
     app.addHook('onListen', async () => {
       if (lifecycle.state === 'starting') lifecycle.state = 'ready'
     })
-    app.addHook('onRequest', async (request, reply) => {
-      if (lifecycle.state !== 'draining') return
+    app.addHook('onRequest', (request, reply, done) => {
+      if (lifecycle.state !== 'draining') return done()
       // Keep-alive clients reconnect elsewhere instead of reusing a connection about to close.
       reply.header('connection', 'close')
-      if (!request.url.startsWith('/health/')) throw draining()
+      done(request.url.startsWith('/health/') ? undefined : draining())
     })
   },
   { name: 'anygate-lifecycle', fastify: '5.x' },

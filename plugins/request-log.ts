@@ -41,13 +41,20 @@ export const redactPaths = [
   '*.master_key',
 ]
 
+const quietLevels = new Set(['warn', 'error', 'fatal', 'silent'])
+/** Building the log object costs more than writing it; skip both when info is off. */
+const infoEnabled = (level: string) => !quietLevels.has(level)
+
 export default fp(
   async (app) => {
     app.decorateRequest('gateway', null)
-    app.addHook('onRequest', async (request, reply) => {
+    // Callback-style hooks: these run on every request, and an async hook costs a promise each.
+    app.addHook('onRequest', (request, reply, done) => {
       reply.header('x-request-id', request.id)
+      done()
     })
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
+      if (!infoEnabled(request.log.level)) return done()
       const gateway = request.gateway
       request.log.info(
         {
@@ -61,6 +68,7 @@ export default fp(
         },
         'request completed',
       )
+      done()
     })
   },
   { name: 'anygate-request-log', fastify: '5.x' },

@@ -2,12 +2,13 @@
 import { Readable } from 'node:stream'
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
 import { ClientAbortError, GatewayError } from '../plugins/gateway-error.js'
+import { rawJsonOf } from '../providers/shared/raw-json.js'
 import type { ChatCompletionChunk } from '../schemas/openai/chat.js'
 
 const done = 'data: [DONE]\n\n'
 
 export interface SseOptions {
-  /** The client asked for stream_options.include_usage; otherwise usage is kept from it. */
+  /** The client asked for stream_options.include_usage; otherwise the usage-only chunk is dropped. */
   includeUsage: boolean
   log: FastifyBaseLogger
 }
@@ -22,11 +23,10 @@ export async function* encodeChatSse(
 ): AsyncGenerator<string> {
   try {
     for await (const chunk of chunks) {
-      if (!options.includeUsage) {
-        if (chunk.choices.length === 0 && chunk.usage) continue
-        if (chunk.usage !== undefined) chunk.usage = undefined
-      }
-      yield `data: ${JSON.stringify(chunk)}\n\n`
+      // The usage-only chunk the gateway asked for on the client's behalf is not the client's.
+      // (`usage: null` on the other chunks is left as the upstream wrote it: valid either way.)
+      if (!options.includeUsage && chunk.choices.length === 0 && chunk.usage) continue
+      yield `data: ${rawJsonOf(chunk) ?? JSON.stringify(chunk)}\n\n`
     }
     yield done
   } catch (err) {

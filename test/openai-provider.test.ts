@@ -89,7 +89,19 @@ describe('openai provider: what the upstream receives', () => {
     expect(events.at(-1)).toBe('[DONE]')
     const chunks = events.slice(0, -1) as Record<string, unknown>[]
     expect(chunks).toHaveLength(4)
-    expect(chunks.every((c) => !('usage' in c))).toBe(true)
+    // The usage-only chunk is dropped; the others are relayed as written (`usage: null`).
+    expect(chunks.every((c) => c.usage === null)).toBe(true)
+  })
+
+  it('keeps the upstream connection after a finished stream instead of aborting it', async () => {
+    const { upstream, post } = await setup((_req, res) => streamAnswer(res))
+    for (let i = 0; i < 3; i++) {
+      await post(chatBody('smart', 'hello', { stream: true }))
+      await upstream.requests[i]?.ended
+      await sleep(20)
+    }
+    expect(upstream.requests.map((r) => r.aborted)).toEqual([false, false, false])
+    expect(new Set(upstream.requests.map((r) => r.remotePort)).size).toBe(1)
   })
 
   it('sends stream_options only when the provider allows it (options.stream_usage: false)', async () => {
@@ -119,8 +131,7 @@ describe('openai provider: what the upstream receives', () => {
       res.end(sseData('[DONE]'))
     })
     const events = parseSse((await post(chatBody('smart', 'weather?', { stream: true }))).body)
-    const { usage: _ignored, ...first } = toolDeltas[0]!
-    expect(events[0]).toEqual(first)
+    expect(events[0]).toEqual(toolDeltas[0])
     expect(events).toHaveLength(5)
   })
 })

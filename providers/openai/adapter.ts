@@ -7,7 +7,7 @@ import type { ChatCompletion, ChatCompletionRequest } from '../../schemas/openai
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../schemas/openai/embeddings.js'
 import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
 import { readSseEvents } from '../shared/sse-reader.js'
-import { readText, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
+import { readText, releaseBody, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
 import { fromOpenAIError } from './errors.js'
 import { toOpenAIChatBody, toOpenAIEmbeddingsBody } from './request.js'
 import { fromOpenAIEvents } from './stream.js'
@@ -109,19 +109,19 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
         includeModel: dialect.modelInBody,
       })
       const call = await post(dialect.chatPath(ctx.model), body, ctx, 'text/event-stream')
-      const chunks = fromOpenAIEvents(readSseEvents(call.response.body), {
-        provider: config.name,
-        model: ctx.model,
-        secrets,
-      })
+      const upstreamBody = call.response.body
+      // destroyOnReturn false: stopping at [DONE] must not destroy the body; releaseBody decides.
+      const events = readSseEvents(upstreamBody.iterator({ destroyOnReturn: false }))
+      const chunks = fromOpenAIEvents(events, { provider: config.name, model: ctx.model, secrets })
       return (async function* () {
+        let completed = false
         try {
           yield* chunks
+          completed = true
         } catch (err) {
           throw call.mapError(err)
         } finally {
-          // Ends the upstream call when the client leaves early or the stream failed.
-          if (!call.response.body.destroyed) call.response.body.destroy()
+          releaseBody(upstreamBody, completed)
         }
       })()
     },

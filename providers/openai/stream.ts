@@ -2,6 +2,7 @@
 // event is parsed once and passed on; errors inside the stream become gateway errors.
 import { upstreamBadResponse } from '../../plugins/gateway-error.js'
 import type { ChatCompletionChunk } from '../../schemas/openai/chat.js'
+import { attachRawJson } from '../shared/raw-json.js'
 import type { SseEvent } from '../shared/sse-reader.js'
 import { fromOpenAIError } from './errors.js'
 
@@ -32,7 +33,7 @@ export async function* fromOpenAIEvents(
       throw upstreamBadResponse(source.provider, 'a stream event had no choices array')
     }
     for (const choice of parsed.choices) if (choice.finish_reason) finished = true
-    yield parsed
+    yield attachRawJson(parsed, event.data)
   }
   // No [DONE]: tolerated from servers that omit it once the answer finished, otherwise truncation.
   if (!finished) throw upstreamBadResponse(source.provider, 'the stream ended before the answer finished')

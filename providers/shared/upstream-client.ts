@@ -60,28 +60,42 @@ export class UpstreamClient {
   }
 
   async request(req: UpstreamRequest): Promise<UpstreamCall> {
-    const deadline = AbortSignal.timeout(this.options.timeouts.total_ms)
-    const signal = AbortSignal.any([req.signal, deadline])
-    const mapError = (err: unknown) => this.#mapError(err, req.signal, deadline)
+    // One controller and one timer per call, cleared when the body closes. AbortSignal.timeout()
+    // with AbortSignal.any() did the same but cost ~25 µs and GC-heavy weak references per request.
+    const controller = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort()
+    }, this.options.timeouts.total_ms)
+    const onClientAbort = () => controller.abort()
+    req.signal.addEventListener('abort', onClientAbort, { once: true })
+    const cleanup = () => {
+      clearTimeout(timer)
+      req.signal.removeEventListener('abort', onClientAbort)
+    }
+    const mapError = (err: unknown) => this.#mapError(err, req.signal, timedOut)
     try {
       const response = await this.#pool.request({
         method: req.method,
         path: this.#basePath + req.path,
         headers: this.#headers,
         body: req.body,
-        signal,
+        signal: controller.signal,
       })
+      response.body.once('close', cleanup)
       return { response, mapError }
     } catch (err) {
+      cleanup()
       throw mapError(err)
     }
   }
 
-  #mapError(err: unknown, clientSignal: AbortSignal, deadline: AbortSignal): Error {
+  #mapError(err: unknown, clientSignal: AbortSignal, timedOut: boolean): Error {
     if (err instanceof GatewayError || err instanceof ClientAbortError) return err
     if (clientSignal.aborted) return new ClientAbortError()
     const provider = this.options.provider
-    if (deadline.aborted) return upstreamTimeout(provider, 'total')
+    if (timedOut) return upstreamTimeout(provider, 'total')
     const code = (err as { code?: string }).code
     const phase = code ? undiciTimeoutPhases[code] : undefined
     if (phase) return upstreamTimeout(provider, phase)
@@ -91,6 +105,16 @@ export class UpstreamClient {
   close(): Promise<void> {
     return this.#pool.close()
   }
+}
+
+/**
+ * Ends a streamed body the parser stopped reading (after [DONE]): drained, the socket goes back to
+ * the pool; destroyed (an AbortError per stream) it would be lost. Unfinished bodies are destroyed.
+ */
+export function releaseBody(body: Dispatcher.ResponseData['body'], completed: boolean): void {
+  if (body.destroyed || body.readableEnded) return
+  if (completed) body.dump().catch(() => {})
+  else body.destroy()
 }
 
 /** Reads a body as text, at most `limit` bytes; the rest is discarded. */

@@ -10,6 +10,8 @@ export interface RecordedRequest {
   headers: IncomingMessage['headers']
   body: unknown
   rawBody: string
+  /** The gateway's side of the socket: equal on two requests means the connection was reused. */
+  remotePort: number | undefined
   /** True when the gateway closed the connection before the response ended. */
   aborted: boolean
   /** Resolves when the exchange ended, either way. */
@@ -44,6 +46,7 @@ export async function startFakeUpstream(handler: UpstreamHandler): Promise<FakeU
       headers: req.headers,
       body,
       rawBody,
+      remotePort: req.socket.remotePort,
       aborted: false,
       ended: new Promise((resolve) => {
         resolveEnded = resolve
@@ -61,7 +64,8 @@ export async function startFakeUpstream(handler: UpstreamHandler): Promise<FakeU
       res.end(String(err))
     }
   })
-  server.keepAliveTimeout = 1000
+  // Long enough to stay above undici's keepAliveTimeoutThreshold (2 s), so connections are reused.
+  server.keepAliveTimeout = 10_000
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   const origin = `http://127.0.0.1:${port}`
