@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
-import { onTestFinished } from 'vitest'
 import { buildApp } from '../../app.js'
 import { type LoadedConfig, parseConfig } from '../../config/load.js'
 import { redactPaths } from '../../plugins/request-log.js'
+import { closeAfterTest } from './cleanup.js'
 
 /** A config object as the YAML file would hold it, validated like one (no environment). */
 export function testConfig(raw: Record<string, unknown>, env: Record<string, string> = {}): LoadedConfig {
@@ -34,7 +34,7 @@ export async function buildTestApp(raw: Record<string, unknown> = mockOnly): Pro
   })
   const logger = pino({ level: 'debug', redact: { paths: redactPaths, censor: '[redacted]' } }, sink)
   const app = await buildApp(testConfig(raw), { logger })
-  onTestFinished(() => app.close())
+  closeAfterTest(() => app.close())
   await app.ready()
   return { app, logs, rawLogs }
 }

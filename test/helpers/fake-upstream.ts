@@ -2,7 +2,7 @@
 // tests assert the wire request, and whether the gateway hung up on it early.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { onTestFinished } from 'vitest'
+import { closeAfterTest } from './cleanup.js'
 
 export interface RecordedRequest {
   method: string
@@ -73,7 +73,7 @@ export async function startFakeUpstream(handler: UpstreamHandler): Promise<FakeU
     server.closeAllConnections()
     await new Promise<void>((resolve) => server.close(() => resolve()))
   }
-  onTestFinished(close)
+  closeAfterTest(close)
   return { origin, url: `${origin}/v1`, requests, close }
 }
 
