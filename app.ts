@@ -16,6 +16,7 @@ import { providerPluginFor } from './providers/index.js'
 import { chatCompletionRoutes } from './routes/chat-completions.js'
 import { embeddingRoutes } from './routes/embeddings.js'
 import { healthRoutes } from './routes/health.js'
+import { messageRoutes } from './routes/messages/index.js'
 import { modelRoutes } from './routes/models.js'
 
 export type { LoadedConfig } from './config/load.js'
@@ -94,6 +95,7 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   await app.register(healthRoutes)
   await app.register(chatCompletionRoutes, { prefix: '/v1' })
   await app.register(embeddingRoutes, { prefix: '/v1' })
+  await app.register(messageRoutes, { prefix: '/v1' })
   await app.register(modelRoutes, { prefix: '/v1' })
   return app
 }

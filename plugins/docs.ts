@@ -14,12 +14,17 @@ export const openApiInfo = {
   },
   tags: [
     { name: 'OpenAI', description: 'OpenAI-compatible inference API' },
+    { name: 'Anthropic', description: 'Anthropic Messages-compatible API, served by any configured model' },
     { name: 'Health', description: 'Liveness and readiness probes' },
   ],
   components: {
-    securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
+    securitySchemes: {
+      bearerAuth: { type: 'http', scheme: 'bearer' },
+      apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+    },
   },
-  security: [{ bearerAuth: [] }],
+  // Either one: OpenAI clients send a bearer token, Anthropic clients x-api-key.
+  security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
 } as const
 
 export default fp(

@@ -2,6 +2,7 @@
 // error shape. Handlers only throw; nothing else writes an error body.
 import type { FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { anthropicErrorType } from './anthropic-error-type.js'
 import { GatewayError } from './gateway-error.js'
 import { validationMessage } from './validation-message.js'
 
@@ -68,11 +69,15 @@ async function errorHandler(app: FastifyInstance, opts: { bodyLimit: number }) {
     }
     if (reply.sent || reply.raw.headersSent) return
     const body = gatewayError.toBody()
-    const anthropic = request.routeOptions.config?.errorFormat === 'anthropic'
-    reply
-      .code(gatewayError.statusCode)
-      .headers(gatewayError.headers)
-      .send(anthropic ? { type: 'error', ...body } : body)
+    if (request.routeOptions.config?.errorFormat === 'anthropic') {
+      // Anthropic clients read error.type (retry decisions); the OpenAI fields stay alongside.
+      body.error.type = anthropicErrorType(gatewayError.statusCode)
+      return reply
+        .code(gatewayError.statusCode)
+        .headers(gatewayError.headers)
+        .send({ type: 'error', ...body })
+    }
+    reply.code(gatewayError.statusCode).headers(gatewayError.headers).send(body)
   })
 
   app.setNotFoundHandler((request, reply) => {

@@ -47,6 +47,8 @@ describe('the generated OpenAPI document', () => {
       '/health/ready',
       '/v1/chat/completions',
       '/v1/embeddings',
+      '/v1/messages',
+      '/v1/messages/count_tokens',
       '/v1/models',
       '/v1/models/{id}',
     ])

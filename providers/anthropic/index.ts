@@ -1,10 +1,12 @@
-// PLACEHOLDER while the anthropic provider is being written; replaced before any commit.
+// The anthropic provider plugin: one adapter per config entry, added to the registry under its name.
 import fp from 'fastify-plugin'
 import type { ProviderConfig } from '../../config/load.js'
+import { createAnthropicAdapter } from './adapter.js'
 
+/** Anthropic's Messages API (api.anthropic.com, or any server that speaks it at {base_url}/v1/messages). */
 export default fp(
-  async (_app, opts: ProviderConfig) => {
-    throw new Error(`provider type anthropic is not built yet (providers.${opts.name})`)
+  async (app, opts: ProviderConfig) => {
+    app.providers.add(opts.name, createAnthropicAdapter(opts))
   },
   {
     name: 'anygate-provider-anthropic',

@@ -18,6 +18,8 @@ export interface OpenAIDialect {
   embeddingsPath(model: string): string
   authHeaders(apiKey: string | undefined): Record<string, string>
   modelInBody: boolean
+  /** Send the answer cap as max_tokens only (servers that ignore max_completion_tokens). */
+  legacyMaxTokens?: boolean
 }
 
 export const openAIDialect: OpenAIDialect = {
@@ -91,6 +93,7 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
         stream: false,
         streamUsage,
         includeModel: dialect.modelInBody,
+        legacyMaxTokens: dialect.legacyMaxTokens,
       })
       const completion = await readJson<ChatCompletion>(
         await post(dialect.chatPath(ctx.model), body, ctx, 'application/json'),
@@ -107,6 +110,7 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
         stream: true,
         streamUsage,
         includeModel: dialect.modelInBody,
+        legacyMaxTokens: dialect.legacyMaxTokens,
       })
       const call = await post(dialect.chatPath(ctx.model), body, ctx, 'text/event-stream')
       const upstreamBody = call.response.body

@@ -10,11 +10,17 @@ export interface ChatBodyOptions {
   streamUsage: boolean
   /** Azure takes the deployment from the URL, not the body. */
   includeModel: boolean
+  /** The server reads only `max_tokens` (Ollama), so max_completion_tokens moves there. */
+  legacyMaxTokens?: boolean
 }
 
 export function toOpenAIChatBody(request: ChatCompletionRequest, options: ChatBodyOptions): string {
   const body: Record<string, unknown> = { ...request, model: options.model }
   if (!options.includeModel) delete body.model
+  if (options.legacyMaxTokens && body.max_completion_tokens != null) {
+    body.max_tokens ??= body.max_completion_tokens
+    delete body.max_completion_tokens
+  }
   if (options.stream) {
     body.stream = true
     if (options.streamUsage) body.stream_options = { ...request.stream_options, include_usage: true }

@@ -40,6 +40,8 @@ const undiciTimeoutPhases: Record<string, string> = {
   UND_ERR_BODY_TIMEOUT: 'idle body',
 }
 
+const ignoreBodyError = () => {}
+
 export class UpstreamClient {
   readonly #pool: Pool
   readonly #basePath: string
@@ -84,6 +86,9 @@ export class UpstreamClient {
         signal: controller.signal,
       })
       response.body.once('close', cleanup)
+      // Readers see body errors through their own iteration; this listener only keeps a body that
+      // is destroyed unread (client gone, stream abandoned) from raising an uncaught exception.
+      response.body.on('error', ignoreBodyError)
       return { response, mapError }
     } catch (err) {
       cleanup()

@@ -103,12 +103,14 @@ export const AnthropicMessagesRequest = OpenObject(
     top_k: Type.Optional(Type.Integer({ minimum: 0 })),
     tools: Type.Optional(Type.Array(AnthropicTool)),
     tool_choice: Type.Optional(AnthropicToolChoice),
+    // type stays an open string: Anthropic adds modes (adaptive...) that native upstreams take as is.
     thinking: Type.Optional(
       OpenObject({
-        type: Type.Union([Type.Literal('enabled'), Type.Literal('disabled')]),
+        type: Type.String(),
         budget_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
       }),
     ),
+    output_config: Type.Optional(OpenObject({})),
     metadata: Type.Optional(OpenObject({ user_id: Type.Optional(Nullable(Type.String())) })),
   },
   { description: 'Anthropic Messages request (served by any configured model)' },
@@ -122,6 +124,7 @@ export const AnthropicStopReason = Type.Union([
   Type.Literal('tool_use'),
   Type.Literal('pause_turn'),
   Type.Literal('refusal'),
+  Type.Literal('model_context_window_exceeded'),
 ])
 export type AnthropicStopReason = Static<typeof AnthropicStopReason>
 

@@ -1,0 +1,165 @@
+// The Anthropic adapter: the I/O around the pure translations. One UpstreamClient (an undici Pool)
+// per provider entry; every call is POST {base_url}/v1/messages with x-api-key and
+// anthropic-version (https://platform.claude.com/docs/en/api/overview#authentication).
+import type { ProviderConfig } from '../../config/load.js'
+import { unsupported, upstreamBadResponse } from '../../plugins/gateway-error.js'
+import { isGlob } from '../../plugins/glob.js'
+import type { ChatCompletionRequest } from '../../schemas/openai/chat.js'
+import type { CallContext, Capabilities, NativeAnthropicMessages, ProviderAdapter } from '../contract.js'
+import { readSseEvents } from '../shared/sse-reader.js'
+import { readText, releaseBody, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
+import { fromAnthropicError } from './errors.js'
+import { readAnthropicEvents } from './events.js'
+import { readAnthropicOptions } from './options.js'
+import { answerToolName, toAnthropicRequest } from './request.js'
+import { fromAnthropicMessage } from './response.js'
+import { toChatChunks } from './stream.js'
+import type { AnthropicMessage, AnthropicMessagesRequest, AnthropicStreamEvent } from './wire.js'
+
+const messagesPath = '/v1/messages'
+
+export const anthropicCapabilities: Capabilities = {
+  chat: true,
+  streaming: true,
+  embeddings: false,
+  tools: true,
+  vision: true,
+  json_schema: true,
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000)
+
+export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter {
+  if (!config.base_url) throw new Error(`providers.${config.name}.base_url is required`)
+  const options = readAnthropicOptions(config)
+  const auth: Record<string, string> = { 'anthropic-version': options.anthropic_version }
+  if (config.api_key) auth['x-api-key'] = config.api_key
+  const client = new UpstreamClient({
+    provider: config.name,
+    baseUrl: config.base_url,
+    timeouts: config.timeouts,
+    maxConnections: config.max_connections,
+    headers: { ...config.headers, ...auth },
+  })
+  const secrets = config.api_key ? [config.api_key] : []
+  const listed = config.models.filter((m) => !isGlob(m))
+  const source = (ctx: CallContext) => ({ provider: config.name, model: ctx.model, secrets })
+
+  async function post(body: unknown, ctx: CallContext, accept: string): Promise<UpstreamCall> {
+    const call = await client.request({
+      method: 'POST',
+      path: messagesPath,
+      body: JSON.stringify(body),
+      signal: ctx.signal,
+    })
+    const { statusCode, headers, body: responseBody } = call.response
+    // Destroying a body nobody reads to the end (a wrong content type, an error event, a client gone)
+    // makes undici emit RequestAbortedError on it; with no listener left that would crash the
+    // process. Read failures still reach the reader through its iterator.
+    responseBody.on('error', () => {})
+    if (statusCode >= 200 && statusCode < 300) {
+      const contentType = String(headers['content-type'] ?? '')
+      if (contentType.includes(accept)) return call
+      responseBody.destroy()
+      throw upstreamBadResponse(config.name, `expected ${accept}, got "${contentType || 'no content-type'}"`)
+    }
+    const text = await readText(responseBody, 64 * 1024).catch(() => '')
+    const retryAfter = headers['retry-after']
+    throw fromAnthropicError({
+      ...source(ctx),
+      status: statusCode,
+      body: text,
+      retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+    })
+  }
+
+  async function readMessage(call: UpstreamCall): Promise<AnthropicMessage> {
+    let text: string
+    try {
+      text = await readText(call.response.body, 256 * 1024 * 1024)
+    } catch (err) {
+      throw call.mapError(err)
+    }
+    let message: AnthropicMessage
+    try {
+      message = JSON.parse(text)
+    } catch {
+      throw upstreamBadResponse(config.name, 'the body was not valid JSON')
+    }
+    if (message?.type !== 'message' || !Array.isArray(message.content)) {
+      throw upstreamBadResponse(config.name, 'the body was not a message with a content array')
+    }
+    return message
+  }
+
+  /** Resolves once the upstream accepted the stream; the events end at message_stop. */
+  async function openEvents(body: unknown, ctx: CallContext): Promise<AsyncGenerator<AnthropicStreamEvent>> {
+    const call = await post(body, ctx, 'text/event-stream')
+    const upstreamBody = call.response.body
+    // destroyOnReturn false: stopping at message_stop must not destroy the body; releaseBody decides.
+    const sse = readSseEvents(upstreamBody.iterator({ destroyOnReturn: false }))
+    const events = readAnthropicEvents(sse, source(ctx))
+    return (async function* () {
+      let completed = false
+      try {
+        yield* events
+        completed = true
+      } catch (err) {
+        throw call.mapError(err)
+      } finally {
+        releaseBody(upstreamBody, completed)
+      }
+    })()
+  }
+
+  /**
+   * POST /v1/messages passthrough: the client's Anthropic request goes up unchanged but for the
+   * resolved model (and `stream`, which the method decides); answers and events come back unchanged.
+   */
+  const anthropicMessages: NativeAnthropicMessages = {
+    async create(request: AnthropicMessagesRequest, ctx: CallContext) {
+      const { stream: _stream, ...rest } = request
+      return readMessage(await post({ ...rest, model: ctx.model }, ctx, 'application/json'))
+    },
+    async stream(request: AnthropicMessagesRequest, ctx: CallContext) {
+      return openEvents({ ...request, model: ctx.model, stream: true }, ctx)
+    },
+  }
+
+  return {
+    name: config.name,
+    type: 'anthropic',
+
+    async chat(request: ChatCompletionRequest, ctx: CallContext) {
+      const body = toAnthropicRequest(request, ctx.model, {
+        provider: config.name,
+        stream: false,
+        defaultMaxTokens: options.default_max_tokens,
+      })
+      const message = await readMessage(await post(body, ctx, 'application/json'))
+      return fromAnthropicMessage(message, { answerTool: answerToolName(request), created: nowSeconds() })
+    },
+
+    async streamChat(request, ctx) {
+      const body = toAnthropicRequest(request, ctx.model, {
+        provider: config.name,
+        stream: true,
+        defaultMaxTokens: options.default_max_tokens,
+      })
+      return toChatChunks(await openEvents(body, ctx), {
+        provider: config.name,
+        answerTool: answerToolName(request),
+        created: nowSeconds(),
+      })
+    },
+
+    async embeddings(_request, _ctx) {
+      throw unsupported(config.name, 'embeddings (Anthropic has no embeddings API)', 'model')
+    },
+
+    anthropicMessages,
+    listModels: () => listed,
+    capabilities: () => anthropicCapabilities,
+    close: () => client.close(),
+  }
+}

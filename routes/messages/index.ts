@@ -1,0 +1,153 @@
+// POST /v1/messages: the Anthropic Messages API, served by any configured model. A provider that
+// speaks Anthropic natively gets the request as sent (model swapped) and its answer is relayed as is;
+// any other provider is reached through the canonical request and its answer translated back.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { assertCapabilities, type CapabilityName, requiredCapabilities } from '../../plugins/capabilities.js'
+import {
+  AnthropicErrorResponse,
+  AnthropicMessage,
+  AnthropicMessagesRequest,
+} from '../../schemas/anthropic/messages.js'
+import { beginCall } from '../call-context.js'
+import { sendSse } from '../sse.js'
+import { CountTokensRequest, CountTokensResponse, estimateInputTokens } from './count-tokens.js'
+import { toAnthropicMessage } from './from-canonical.js'
+import { encodeAnthropicSse } from './sse.js'
+import { toAnthropicEvents } from './stream-events.js'
+import { ignoredFields, toCanonicalRequest } from './to-canonical.js'
+
+const errorReplies = Object.fromEntries(
+  [400, 401, 404, 413, 429, 500, 502, 503, 504].map((status) => [status, AnthropicErrorResponse]),
+)
+
+const eventTypes = [
+  'message_start',
+  'content_block_start',
+  'content_block_delta',
+  'content_block_stop',
+  'message_delta',
+  'message_stop',
+  'ping',
+  'error',
+] as const
+
+const AnthropicStreamEventDoc = Type.Object(
+  { type: Type.Union(eventTypes.map((type) => Type.Literal(type))) },
+  {
+    additionalProperties: true,
+    description: 'One server-sent event: `event: <type>` then `data: <the event as JSON>`',
+  },
+)
+
+/** What a native passthrough needs from the model, read off the Anthropic request itself. */
+function nativeNeeds(request: AnthropicMessagesRequest): CapabilityName[] {
+  const needs: CapabilityName[] = ['chat']
+  if (request.stream) needs.push('streaming')
+  if (request.tools && request.tools.length > 0) needs.push('tools')
+  const hasImage = request.messages.some(
+    (message) =>
+      Array.isArray(message.content) &&
+      message.content.some(
+        (block) =>
+          block.type === 'image' ||
+          (block.type === 'tool_result' &&
+            Array.isArray(block.content) &&
+            block.content.some((item) => item.type === 'image')),
+      ),
+  )
+  if (hasImage) needs.push('vision')
+  return needs
+}
+
+export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/messages',
+    {
+      config: { auth: 'api', errorFormat: 'anthropic' },
+      schema: {
+        tags: ['Anthropic'],
+        operationId: 'createMessage',
+        summary: 'Creates a message (Anthropic Messages API), served by any configured model',
+        description:
+          'JSON, or server-sent events when `stream` is true: message_start, ping, content blocks ' +
+          '(content_block_start, content_block_delta..., content_block_stop), message_delta, message_stop. ' +
+          'Top-level fields a non-Anthropic model cannot use are listed in `x-anygate-ignored-params`.',
+        body: AnthropicMessagesRequest,
+        response: {
+          200: {
+            description: 'The message, or its events as server-sent events',
+            content: {
+              'application/json': { schema: AnthropicMessage },
+              'text/event-stream': { schema: AnthropicStreamEventDoc },
+            },
+          },
+          ...errorReplies,
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body
+      const resolved = app.models.resolve(body.model)
+      const where = {
+        model: body.model,
+        provider: resolved.provider.name,
+        upstreamModel: resolved.upstreamModel,
+      }
+      // Anthropic's SDKs expose this header as the response's request id.
+      reply.header('request-id', request.id)
+      const native = resolved.provider.anthropicMessages
+      if (native) {
+        assertCapabilities(resolved.capabilities, nativeNeeds(body), where)
+        const ctx = beginCall(request, reply, resolved)
+        const upstreamRequest = { ...body, model: resolved.upstreamModel }
+        if (body.stream) {
+          return sendSse(reply, encodeAnthropicSse(await native.stream(upstreamRequest, ctx), request.log))
+        }
+        return native.create(upstreamRequest, ctx)
+      }
+
+      const canonical = toCanonicalRequest(body, {
+        model: body.model,
+        provider: resolved.provider.name,
+        type: resolved.provider.type,
+      })
+      assertCapabilities(resolved.capabilities, requiredCapabilities(canonical), where)
+      const ignored = ignoredFields(body)
+      if (ignored.length > 0) {
+        reply.header('x-anygate-ignored-params', ignored.join(', '))
+        request.log.debug({ ignored }, 'Anthropic fields without a canonical counterpart were left out')
+      }
+      const ctx = beginCall(request, reply, resolved)
+      if (body.stream) {
+        const chunks = await resolved.provider.streamChat(canonical, ctx)
+        const events = toAnthropicEvents(chunks, { model: resolved.upstreamModel })
+        return sendSse(reply, encodeAnthropicSse(events, request.log))
+      }
+      return toAnthropicMessage(await resolved.provider.chat(canonical, ctx), resolved.provider.name)
+    },
+  )
+
+  app.post(
+    '/messages/count_tokens',
+    {
+      config: { auth: 'api', errorFormat: 'anthropic' },
+      schema: {
+        tags: ['Anthropic'],
+        operationId: 'countMessageTokens',
+        summary: 'Estimates the input tokens of a Messages request',
+        description:
+          'An estimate, not a tokenizer count: about 4 characters a token, 1,600 per image and 2,250 per ' +
+          'PDF page. The response carries `x-anygate-token-count: estimate`.',
+        body: CountTokensRequest,
+        response: { 200: CountTokensResponse, ...errorReplies },
+      },
+    },
+    async (request, reply) => {
+      // The same 404 as /v1/messages for a model this gateway does not serve.
+      app.models.resolve(request.body.model)
+      reply.header('x-anygate-token-count', 'estimate')
+      return { input_tokens: estimateInputTokens(request.body) }
+    },
+  )
+}
