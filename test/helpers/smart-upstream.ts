@@ -261,9 +261,9 @@ function renderGemini(res: ServerResponse, streaming: boolean, decision: Decisio
   res.writeHead(200, { 'content-type': 'text/event-stream' })
   if (decision.kind === 'text') {
     const pieces = decision.text.match(/.{1,5}/gs) ?? ['']
-    pieces.forEach((piece, i) =>
-      res.write(sseData(response([{ text: piece }], i === pieces.length - 1 ? 'STOP' : undefined))),
-    )
+    for (const [i, piece] of pieces.entries()) {
+      res.write(sseData(response([{ text: piece }], i === pieces.length - 1 ? 'STOP' : undefined)))
+    }
   } else {
     res.write(sseData(response([part], 'STOP')))
   }
