@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { FormatRegistry } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { parse as parseYaml } from 'yaml'
+import { findRoutingProblems } from '../plugins/router/config-checks.js'
 import { type Env, substituteEnv } from './env-substitute.js'
 import { type Config, ConfigSchema, ProviderEntry, type ProviderType } from './schema.js'
 
@@ -93,7 +94,7 @@ function crossProblems(config: Config): string[] {
       }
     })
   })
-  return problems
+  return problems.concat(findRoutingProblems(config.models))
 }
 
 function resolveProvider(name: string, entry: ProviderEntry): ProviderConfig {

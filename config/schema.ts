@@ -1,6 +1,7 @@
 // The config file's schema: validation, TypeScript type and the documented defaults in one place.
 // Objects are closed (additionalProperties: false) so a misspelt key is an error, not a silent no-op.
 import { type Static, Type } from '@sinclair/typebox'
+import { modelRoutingFields, RoutingSettings, targetRoutingFields } from '../plugins/router/config-schema.js'
 
 const Url = Type.String({ format: 'uri', description: 'must be a URL' })
 const Millis = (defaultValue: number, description: string) =>
@@ -75,6 +76,7 @@ export const ModelTarget = Type.Object(
     model: Type.String({ minLength: 1 }),
     weight: Type.Number({ minimum: 0, default: 1 }),
     capabilities: Type.Optional(CapabilityOverrides),
+    ...targetRoutingFields,
   },
   { additionalProperties: false },
 )
@@ -84,10 +86,12 @@ export const PublicModel = Type.Object(
     name: Type.String({ minLength: 1 }),
     targets: Type.Array(ModelTarget, { minItems: 1 }),
     fallbacks: Type.Array(Type.String(), { default: [] }),
+    ...modelRoutingFields,
   },
   { additionalProperties: false },
 )
 export type PublicModel = Static<typeof PublicModel>
+export type ModelTarget = Static<typeof ModelTarget>
 
 export const ConfigSchema = Type.Object(
   {
@@ -114,6 +118,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    routing: RoutingSettings,
     providers: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), ProviderEntry, {
       default: {},
       additionalProperties: false,

@@ -27,20 +27,27 @@ const params: Partial<Record<CapabilityName, string>> = {
   json_schema: 'response_format',
 }
 
+export interface CapabilityTarget {
+  model: string
+  provider: string
+  upstreamModel: string
+}
+
+export function unsupportedCapability(need: CapabilityName, where: CapabilityTarget): GatewayError {
+  return new GatewayError(
+    400,
+    `The model \`${where.model}\` (${where.provider}/${where.upstreamModel}) does not support ${need.replace('_', ' ')}; ` +
+      'choose a model that does, or change the request.',
+    'invalid_request_error',
+    'unsupported_capability',
+    params[need] ?? null,
+  )
+}
+
 export function assertCapabilities(
   capabilities: Capabilities,
   needs: CapabilityName[],
-  where: { model: string; provider: string; upstreamModel: string },
+  where: CapabilityTarget,
 ): void {
-  for (const need of needs) {
-    if (capabilities[need]) continue
-    throw new GatewayError(
-      400,
-      `The model \`${where.model}\` (${where.provider}/${where.upstreamModel}) does not support ${need.replace('_', ' ')}; ` +
-        'choose a model that does, or change the request.',
-      'invalid_request_error',
-      'unsupported_capability',
-      params[need] ?? null,
-    )
-  }
+  for (const need of needs) if (!capabilities[need]) throw unsupportedCapability(need, where)
 }

@@ -1,8 +1,9 @@
-// Public model names -> (provider adapter, upstream model). Indexes are built once when the app is
-// ready, so resolving a request is a Map lookup.
+// Model names -> the group of targets that may serve them: a public model's configured targets, or
+// the single target a `<provider>/<model>` or bare upstream name points at. Indexes are built once,
+// so resolving a request is a Map lookup; picking among the targets is the router's job.
 import fp from 'fastify-plugin'
 import type { LoadedConfig } from '../config/load.js'
-import type { CapabilityOverrides } from '../config/schema.js'
+import type { CapabilityOverrides, ModelTarget, PublicModel } from '../config/schema.js'
 import type { Capabilities, ProviderAdapter } from '../providers/contract.js'
 import type { Model } from '../schemas/openai/models.js'
 import { GatewayError, modelNotFound } from './gateway-error.js'
@@ -17,10 +18,18 @@ export interface ResolvedModel {
   capabilities: Capabilities
 }
 
-interface Target {
-  provider: string
-  model: string
-  capabilities?: CapabilityOverrides
+/** A target of a group, resolved against the live providers. */
+export interface GroupTarget {
+  config: Pick<ModelTarget, 'provider' | 'model' | 'weight'> & Partial<ModelTarget>
+  resolved: ResolvedModel
+}
+
+export interface ModelGroup {
+  /** The name the client asked for. */
+  name: string
+  /** The public model's config; undefined for direct `<provider>/<model>` and bare names. */
+  publicModel: PublicModel | undefined
+  targets: GroupTarget[]
 }
 
 interface BareNameRule {
@@ -29,7 +38,7 @@ interface BareNameRule {
 }
 
 export class ModelCatalog {
-  readonly #publicModels = new Map<string, Target[]>()
+  readonly #publicModels = new Map<string, PublicModel>()
   readonly #providerOverrides = new Map<string, CapabilityOverrides>()
   readonly #bareNameRules: BareNameRule[] = []
   readonly #exactBareNames = new Map<string, string>()
@@ -39,7 +48,7 @@ export class ModelCatalog {
     private readonly config: LoadedConfig,
     private readonly lookup: (name: string) => ProviderAdapter | undefined,
   ) {
-    for (const model of config.models) this.#publicModels.set(model.name, model.targets)
+    for (const model of config.models) this.#publicModels.set(model.name, model)
     for (const provider of config.providers) {
       if (!provider.enabled) continue
       if (provider.capabilities) this.#providerOverrides.set(provider.name, provider.capabilities)
@@ -50,15 +59,22 @@ export class ModelCatalog {
     }
   }
 
-  resolve(requested: string): ResolvedModel {
-    const targets = this.#publicModels.get(requested)
-    if (targets) {
-      // Routing across targets comes with the router; until then the first live target serves.
-      for (const target of targets) {
+  /** Every live target that may serve `requested`, in config order. */
+  resolveGroup(requested: string): ModelGroup {
+    const publicModel = this.#publicModels.get(requested)
+    if (publicModel) {
+      const targets: GroupTarget[] = []
+      for (const target of publicModel.targets) {
         const provider = this.lookup(target.provider)
-        if (provider) return this.#resolved(requested, provider, target.model, target.capabilities)
+        if (provider) {
+          targets.push({
+            config: target,
+            resolved: this.#resolved(requested, provider, target.model, target.capabilities),
+          })
+        }
       }
-      const names = targets.map((t) => t.provider).join(', ')
+      if (targets.length > 0) return { name: requested, publicModel, targets }
+      const names = publicModel.targets.map((t) => t.provider).join(', ')
       throw new GatewayError(
         404,
         `The model \`${requested}\` is configured, but none of its providers (${names}) is enabled.`,
@@ -67,6 +83,17 @@ export class ModelCatalog {
         'model',
       )
     }
+    const resolved = this.#resolveDirect(requested)
+    const config = { provider: resolved.provider.name, model: resolved.upstreamModel, weight: 1 }
+    return { name: requested, publicModel: undefined, targets: [{ config, resolved }] }
+  }
+
+  /** The target that would serve `requested` first (the first in config order for a public model). */
+  resolve(requested: string): ResolvedModel {
+    return this.resolveGroup(requested).targets[0]!.resolved
+  }
+
+  #resolveDirect(requested: string): ResolvedModel {
     const slash = requested.indexOf('/')
     if (slash > 0) {
       const provider = this.lookup(requested.slice(0, slash))
@@ -102,8 +129,9 @@ export class ModelCatalog {
       seen.add(id)
       models.push(this.#describe(this.resolve(id)))
     }
-    for (const [name, targets] of this.#publicModels)
-      if (targets.some((t) => this.lookup(t.provider))) add(name)
+    for (const [name, model] of this.#publicModels) {
+      if (model.targets.some((t) => this.lookup(t.provider))) add(name)
+    }
     for (const [name, provider] of this.#exactBareNames) if (this.lookup(provider)) add(name)
     for (const provider of this.config.providers) {
       const adapter = this.lookup(provider.name)

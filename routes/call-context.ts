@@ -1,19 +1,19 @@
-// Everything a route does between resolving the model and calling the provider: the abort wiring,
-// the x-anygate-* headers and the request's gateway context for the log line.
+// What every inference route does around the router: wire the client's disconnect to an abort
+// signal before the first attempt, and report what served the request once one succeeded.
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { ResolvedModel } from '../plugins/model-catalog.js'
-import type { CallContext } from '../providers/contract.js'
+import type { BaseCallContext, Routed } from '../plugins/router/router.js'
 
-export function beginCall(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  resolved: ResolvedModel,
-): CallContext {
+export function openCall(request: FastifyRequest, reply: FastifyReply): BaseCallContext {
   const controller = new AbortController()
   // 'close' before the response finished means the client went away: stop paying for the answer.
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort()
   })
+  return { signal: controller.signal, requestId: request.id, log: request.log, headers: request.headers }
+}
+
+export function markServed(request: FastifyRequest, reply: FastifyReply, routed: Routed<unknown>): void {
+  const { resolved } = routed
   request.gateway = {
     model: resolved.requested,
     provider: resolved.provider.name,
@@ -22,14 +22,9 @@ export function beginCall(
   reply.headers({
     'x-anygate-provider': resolved.provider.name,
     'x-anygate-model': resolved.upstreamModel,
-    'x-anygate-attempts': '1',
+    'x-anygate-attempts': String(routed.attempts),
     'x-anygate-cache': 'BYPASS',
   })
-  return {
-    model: resolved.upstreamModel,
-    signal: controller.signal,
-    requestId: request.id,
-    log: request.log,
-    headers: request.headers,
-  }
+  if (routed.fallbackFrom)
+    reply.header('x-anygate-fallback', `${routed.fallbackFrom} -> ${resolved.requested}`)
 }

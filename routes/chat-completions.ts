@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { assertCapabilities, requiredCapabilities } from '../plugins/capabilities.js'
+import { requiredCapabilities } from '../plugins/capabilities.js'
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
 import { errorReplies } from '../schemas/openai/errors.js'
-import { beginCall } from './call-context.js'
+import { markServed, openCall } from './call-context.js'
 import { encodeChatSse, sendSse } from './sse.js'
 
 export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -31,19 +31,27 @@ export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const body = request.body
-      const resolved = app.models.resolve(body.model)
-      assertCapabilities(resolved.capabilities, requiredCapabilities(body), {
-        model: body.model,
-        provider: resolved.provider.name,
-        upstreamModel: resolved.upstreamModel,
-      })
-      const ctx = beginCall(request, reply, resolved)
+      const base = openCall(request, reply)
+      const needs = requiredCapabilities(body)
       if (body.stream) {
-        const chunks = await resolved.provider.streamChat(body, ctx)
+        const routed = await app.router.route(base, {
+          model: body.model,
+          needs,
+          streaming: true,
+          call: (resolved, ctx) => resolved.provider.streamChat(body, ctx),
+        })
+        markServed(request, reply, routed)
         const includeUsage = body.stream_options?.include_usage === true
-        return sendSse(reply, encodeChatSse(chunks, { includeUsage, log: request.log }))
+        return sendSse(reply, encodeChatSse(routed.value, { includeUsage, log: request.log }))
       }
-      return resolved.provider.chat(body, ctx)
+      const routed = await app.router.route(base, {
+        model: body.model,
+        needs,
+        streaming: false,
+        call: (resolved, ctx) => resolved.provider.chat(body, ctx),
+      })
+      markServed(request, reply, routed)
+      return routed.value
     },
   )
 }

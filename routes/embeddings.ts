@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { assertCapabilities } from '../plugins/capabilities.js'
 import { EmbeddingsRequest, EmbeddingsResponse } from '../schemas/openai/embeddings.js'
 import { errorReplies } from '../schemas/openai/errors.js'
-import { beginCall } from './call-context.js'
+import { markServed, openCall } from './call-context.js'
 
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -18,13 +17,14 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const resolved = app.models.resolve(request.body.model)
-      assertCapabilities(resolved.capabilities, ['embeddings'], {
+      const routed = await app.router.route(openCall(request, reply), {
         model: request.body.model,
-        provider: resolved.provider.name,
-        upstreamModel: resolved.upstreamModel,
+        needs: ['embeddings'],
+        streaming: false,
+        call: (resolved, ctx) => resolved.provider.embeddings(request.body, ctx),
       })
-      return resolved.provider.embeddings(request.body, beginCall(request, reply, resolved))
+      markServed(request, reply, routed)
+      return routed.value
     },
   )
 }

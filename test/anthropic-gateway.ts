@@ -16,6 +16,8 @@ export async function startAnthropicGateway(
   const upstream = await startFakeAnthropic(script, { apiKey: providerKey, ...fake })
   const gateway = await listenTestApp({
     auth: { master_key: gatewayKey },
+    // One attempt per request: these tests read the provider's own mapping, not the router's retries.
+    routing: { retries: 0 },
     providers: {
       claude: {
         type: 'anthropic',

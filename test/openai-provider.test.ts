@@ -18,6 +18,8 @@ const providerKey = 'sk-provider-secret-abcdef123456'
 function configFor(upstream: FakeUpstream, provider: Record<string, unknown> = {}) {
   return {
     auth: { master_key: 'sk-gateway-key-0001' },
+    // One attempt per request: these tests read the provider's own mapping, not the router's retries.
+    routing: { retries: 0 },
     providers: {
       up: { type: 'openai', base_url: upstream.url, api_key: providerKey, models: ['gpt-*'], ...provider },
     },

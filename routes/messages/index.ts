@@ -3,13 +3,16 @@
 // any other provider is reached through the canonical request and its answer translated back.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { assertCapabilities, type CapabilityName, requiredCapabilities } from '../../plugins/capabilities.js'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { CapabilityName } from '../../plugins/capabilities.js'
+import type { ResolvedModel } from '../../plugins/model-catalog.js'
 import {
   AnthropicErrorResponse,
   AnthropicMessage,
   AnthropicMessagesRequest,
+  type AnthropicStreamEvent,
 } from '../../schemas/anthropic/messages.js'
-import { beginCall } from '../call-context.js'
+import { markServed, openCall } from '../call-context.js'
 import { sendSse } from '../sse.js'
 import { CountTokensRequest, CountTokensResponse, estimateInputTokens } from './count-tokens.js'
 import { toAnthropicMessage } from './from-canonical.js'
@@ -40,7 +43,21 @@ const AnthropicStreamEventDoc = Type.Object(
   },
 )
 
-/** What a native passthrough needs from the model, read off the Anthropic request itself. */
+/** Fields a translated (non-native) answer could not use, named in a header so nothing is silent. */
+function noteIgnored(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  resolved: ResolvedModel,
+  body: AnthropicMessagesRequest,
+): void {
+  if (resolved.provider.anthropicMessages) return
+  const ignored = ignoredFields(body)
+  if (ignored.length === 0) return
+  reply.header('x-anygate-ignored-params', ignored.join(', '))
+  request.log.debug({ ignored }, 'Anthropic fields without a canonical counterpart were left out')
+}
+
+/** What a request needs from the model, read off the Anthropic request itself. */
 function nativeNeeds(request: AnthropicMessagesRequest): CapabilityName[] {
   const needs: CapabilityName[] = ['chat']
   if (request.stream) needs.push('streaming')
@@ -88,43 +105,51 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const body = request.body
-      const resolved = app.models.resolve(body.model)
-      const where = {
-        model: body.model,
-        provider: resolved.provider.name,
-        upstreamModel: resolved.upstreamModel,
-      }
       // Anthropic's SDKs expose this header as the response's request id.
       reply.header('request-id', request.id)
-      const native = resolved.provider.anthropicMessages
-      if (native) {
-        assertCapabilities(resolved.capabilities, nativeNeeds(body), where)
-        const ctx = beginCall(request, reply, resolved)
-        const upstreamRequest = { ...body, model: resolved.upstreamModel }
-        if (body.stream) {
-          return sendSse(reply, encodeAnthropicSse(await native.stream(upstreamRequest, ctx), request.log))
-        }
-        return native.create(upstreamRequest, ctx)
-      }
-
-      const canonical = toCanonicalRequest(body, {
-        model: body.model,
-        provider: resolved.provider.name,
-        type: resolved.provider.type,
-      })
-      assertCapabilities(resolved.capabilities, requiredCapabilities(canonical), where)
-      const ignored = ignoredFields(body)
-      if (ignored.length > 0) {
-        reply.header('x-anygate-ignored-params', ignored.join(', '))
-        request.log.debug({ ignored }, 'Anthropic fields without a canonical counterpart were left out')
-      }
-      const ctx = beginCall(request, reply, resolved)
+      const base = openCall(request, reply)
+      // A group may mix native Anthropic targets (passed through) and others (translated): each
+      // attempt picks its path by the target it lands on.
+      const translate = (resolved: ResolvedModel) =>
+        toCanonicalRequest(body, {
+          model: body.model,
+          provider: resolved.provider.name,
+          type: resolved.provider.type,
+        })
+      const upstreamRequest = (resolved: ResolvedModel) => ({ ...body, model: resolved.upstreamModel })
+      const needs = nativeNeeds(body)
       if (body.stream) {
-        const chunks = await resolved.provider.streamChat(canonical, ctx)
-        const events = toAnthropicEvents(chunks, { model: resolved.upstreamModel })
-        return sendSse(reply, encodeAnthropicSse(events, request.log))
+        const routed = await app.router.route(base, {
+          model: body.model,
+          needs,
+          streaming: true,
+          call: async (resolved, ctx): Promise<AsyncIterable<AnthropicStreamEvent>> => {
+            const native = resolved.provider.anthropicMessages
+            if (native) return native.stream(upstreamRequest(resolved), ctx)
+            const chunks = await resolved.provider.streamChat(translate(resolved), ctx)
+            return toAnthropicEvents(chunks, { model: resolved.upstreamModel })
+          },
+        })
+        markServed(request, reply, routed)
+        noteIgnored(request, reply, routed.resolved, body)
+        return sendSse(reply, encodeAnthropicSse(routed.value, request.log))
       }
-      return toAnthropicMessage(await resolved.provider.chat(canonical, ctx), resolved.provider.name)
+      const routed = await app.router.route(base, {
+        model: body.model,
+        needs,
+        streaming: false,
+        call: async (resolved, ctx) => {
+          const native = resolved.provider.anthropicMessages
+          if (native) return native.create(upstreamRequest(resolved), ctx)
+          return toAnthropicMessage(
+            await resolved.provider.chat(translate(resolved), ctx),
+            resolved.provider.name,
+          )
+        },
+      })
+      markServed(request, reply, routed)
+      noteIgnored(request, reply, routed.resolved, body)
+      return routed.value
     },
   )
 

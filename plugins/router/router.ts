@@ -1,0 +1,279 @@
+// The request path across targets: pick an order with the strategy, try targets under their circuit
+// breakers, retry or fall back as retry-policy decides, and report what served the request.
+// Providers never see any of it: each attempt is one plain adapter call.
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { CallContext } from '../../providers/contract.js'
+import { type CapabilityName, unsupportedCapability } from '../capabilities.js'
+import { ClientAbortError, type GatewayError } from '../gateway-error.js'
+import type { GroupTarget, ModelCatalog, ModelGroup, ResolvedModel } from '../model-catalog.js'
+import type { CircuitBreaker } from './circuit-breaker.js'
+import type { RoutingSettings } from './config-schema.js'
+import { filterEligible, orderCandidates, requestKind } from './eligibility.js'
+import { noUsableTarget } from './errors.js'
+import { type FallbackIndex, type FallbackKind, fallbackChain, fallbackKinds } from './fallback-chain.js'
+import type { Rng } from './random.js'
+import { classifyFailure, decideNextStep } from './retry-policy.js'
+import type { RoundRobinCursors } from './strategies.js'
+import type { TargetStatsRegistry } from './target-stats.js'
+import { type RouteTarget, targetId } from './types.js'
+
+/** The per-request part of a CallContext; the router adds the upstream model for each attempt. */
+export type BaseCallContext = Omit<CallContext, 'model'>
+
+export interface RouteRequest<T> {
+  model: string
+  needs: CapabilityName[]
+  /** The call returns a stream: it only counts as served once its first item arrived. */
+  streaming: boolean
+  call: (resolved: ResolvedModel, ctx: CallContext) => Promise<T>
+}
+
+export interface Routed<T> {
+  value: T
+  resolved: ResolvedModel
+  attempts: number
+  /** The public model that failed over, when a fallback served the request. */
+  fallbackFrom?: string
+}
+
+export interface RouterDeps {
+  catalog: ModelCatalog
+  settings: RoutingSettings
+  fallbacks: FallbackIndex
+  breaker: CircuitBreaker
+  stats: TargetStatsRegistry
+  cursors: RoundRobinCursors
+  rng: Rng
+  now: () => number
+}
+
+const toRouteTarget = ({ config }: GroupTarget): RouteTarget => ({
+  id: targetId(config.provider, config.model),
+  provider: config.provider,
+  model: config.model,
+  weight: config.weight,
+  priority: config.priority,
+  max_concurrency: config.max_concurrency,
+  timeout_ms: config.timeout_ms,
+  prefer_for: config.prefer_for,
+  price: config.price,
+})
+
+/** Re-joins a stream whose first item was read to prove the upstream answers. */
+async function* resumeStream<T>(
+  first: IteratorResult<T>,
+  rest: AsyncIterator<T>,
+  onEnd: () => void,
+): AsyncGenerator<T> {
+  try {
+    if (first.done) return
+    yield first.value
+    for (;;) {
+      const next = await rest.next()
+      if (next.done) return
+      yield next.value
+    }
+  } finally {
+    onEnd()
+    await rest.return?.()
+  }
+}
+
+export class Router {
+  constructor(private readonly deps: RouterDeps) {}
+
+  async route<T>(base: BaseCallContext, request: RouteRequest<T>): Promise<Routed<T>> {
+    const { settings, now } = this.deps
+    const deadline = now() + settings.timeout_ms
+    const triedModels = new Set<string>()
+    let attempts = 0
+    let fallbackFrom: string | undefined
+    let current = request.model
+    for (;;) {
+      triedModels.add(current)
+      const outcome = await this.#tryGroup(base, request, current, deadline, triedModels, attempts)
+      attempts = outcome.attempts
+      if ('value' in outcome) return { ...outcome, attempts, fallbackFrom }
+      base.log.info(
+        { from: current, to: outcome.fallback, reason: outcome.kind },
+        'falling back to another model',
+      )
+      fallbackFrom ??= request.model
+      current = outcome.fallback
+    }
+  }
+
+  async #tryGroup<T>(
+    base: BaseCallContext,
+    request: RouteRequest<T>,
+    model: string,
+    deadline: number,
+    triedModels: ReadonlySet<string>,
+    attemptsSoFar: number,
+  ): Promise<
+    | { value: T; resolved: ResolvedModel; attempts: number }
+    | { fallback: string; kind: FallbackKind; attempts: number }
+  > {
+    const { catalog, settings, breaker, stats, now } = this.deps
+    const group = catalog.resolveGroup(model)
+    const byId = new Map(group.targets.map((t) => [toRouteTarget(t).id, t]))
+    const targets = group.targets.map(toRouteTarget)
+    const open = new Set(
+      (await Promise.all(targets.map(async (t) => ((await breaker.isOpen(t.id)) ? t.id : null)))).filter(
+        (id): id is string => id !== null,
+      ),
+    )
+    const eligibility = filterEligible(targets, {
+      needs: request.needs,
+      capabilitiesOf: (t) => byId.get(t.id)!.resolved.capabilities,
+      isOpen: (t) => open.has(t.id),
+      inFlight: (t) => stats.inFlight(t.id),
+      prefer: requestKind(request.needs),
+    })
+    const strategy = group.publicModel?.strategy ?? settings.strategy
+    const order = orderCandidates(strategy, eligibility, this.#strategyContext(model))
+    base.log.debug(
+      {
+        model,
+        strategy,
+        order: order.map((t) => t.id),
+        skipped: eligibility.skipped.map((s) => ({
+          target: s.target.id,
+          reason: s.reason,
+          missing: s.missing,
+        })),
+      },
+      'routing decision',
+    )
+    const fallbacks = this.#untriedFallbacks(group, triedModels)
+    if (order.length === 0) {
+      if (fallbacks.general[0])
+        return { fallback: fallbacks.general[0], kind: 'general', attempts: attemptsSoFar }
+      const waits = await Promise.all(
+        eligibility.skipped
+          .filter((s) => s.reason === 'circuit_open')
+          .map(async (s) => (await breaker.snapshot(s.target.id)).retryAfterMs),
+      )
+      throw this.#noTarget(group, eligibility.skipped, waits.length > 0 ? Math.min(...waits) : undefined)
+    }
+
+    let attempts = attemptsSoFar
+    let attemptsInGroup = 0
+    let index = 0
+    let lastError: unknown
+    const tried = new Set<string>()
+    for (;;) {
+      const target = order[index]!
+      tried.add(target.id)
+      const admission = await breaker.tryAcquire(target.id)
+      if (!admission.admitted) {
+        // Opened (or half-open with its trial out) since the order was made: next one, no attempt spent.
+        const next = order.findIndex((t) => !tried.has(t.id))
+        if (next >= 0) {
+          index = next
+          continue
+        }
+        if (fallbacks.general[0]) return { fallback: fallbacks.general[0], kind: 'general', attempts }
+        throw lastError ?? this.#noTarget(group, [{ target, reason: 'circuit_open' }], admission.retryAfterMs)
+      }
+      const { resolved } = byId.get(target.id)!
+      const release = stats.begin(target.id)
+      attempts++
+      attemptsInGroup++
+      const started = now()
+      try {
+        const value = await request.call(resolved, { ...base, model: resolved.upstreamModel })
+        if (!request.streaming) {
+          release()
+          stats.recordFirstByte(target.id, now() - started)
+          await breaker.record(admission.permit, 'success')
+          return { value, resolved, attempts }
+        }
+        const iterator = (value as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+        const first = await iterator.next().catch(async (err) => {
+          await iterator.return?.()
+          throw err
+        })
+        stats.recordFirstByte(target.id, now() - started)
+        await breaker.record(admission.permit, 'success')
+        // In flight until the stream ends, whichever way it ends.
+        return { value: resumeStream(first, iterator, release) as T, resolved, attempts }
+      } catch (err) {
+        release()
+        if (err instanceof ClientAbortError || base.signal.aborted) {
+          await breaker.record(admission.permit, 'neutral')
+          throw err instanceof ClientAbortError ? err : new ClientAbortError()
+        }
+        const classification = classifyFailure(err, now())
+        await breaker.record(admission.permit, classification.breaker)
+        stats.recordError(target.id, err)
+        lastError = err
+        const untried = order.filter((t) => !tried.has(t.id))
+        const step = decideNextStep({
+          classification,
+          attemptsInGroup,
+          retries: settings.retries,
+          untriedTargets: untried.length,
+          fallbacks,
+          streamCommitted: false,
+          now: now(),
+          deadline,
+          backoff: settings.backoff_ms,
+          rng: this.deps.rng,
+        })
+        base.log.debug({ target: target.id, status: classification.status, step }, 'attempt failed')
+        if (step.action === 'give-up') throw err
+        if (step.action === 'fallback') return { fallback: step.model, kind: step.kind, attempts }
+        if (step.delayMs > 0) {
+          await sleep(step.delayMs, undefined, { signal: base.signal }).catch(() => {
+            throw new ClientAbortError()
+          })
+        }
+        if (step.target === 'next-target') index = order.indexOf(untried[0]!)
+      }
+    }
+  }
+
+  #strategyContext(group: string) {
+    const { stats, cursors, rng, settings } = this.deps
+    return {
+      rng,
+      group,
+      cursors,
+      inFlight: (id: string) => stats.inFlight(id),
+      latencyOf: (id: string) => {
+        const reading = stats.latency.get(id)
+        return reading && { ewmaMs: reading.ewmaMs, stale: stats.latency.isStale(id) }
+      },
+      explorationRate: settings.exploration_rate,
+    }
+  }
+
+  #untriedFallbacks(group: ModelGroup, tried: ReadonlySet<string>): Record<FallbackKind, string[]> {
+    const chains = {} as Record<FallbackKind, string[]>
+    for (const kind of fallbackKinds) {
+      chains[kind] = group.publicModel
+        ? fallbackChain(this.deps.fallbacks, group.name, kind).filter((name) => !tried.has(name))
+        : []
+    }
+    return chains
+  }
+
+  #noTarget(
+    group: ModelGroup,
+    skipped: Parameters<typeof noUsableTarget>[1],
+    retryAfterMs?: number,
+  ): GatewayError {
+    // A lone target that lacks a capability: the same 400 the client would get from it directly.
+    const only = group.targets.length === 1 ? group.targets[0] : undefined
+    const missing = skipped[0]?.missing?.[0]
+    if (only && missing && skipped.length === 1) {
+      return unsupportedCapability(missing, {
+        model: group.name,
+        provider: only.resolved.provider.name,
+        upstreamModel: only.resolved.upstreamModel,
+      })
+    }
+    return noUsableTarget(group.name, skipped, retryAfterMs)
+  }
+}
