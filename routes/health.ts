@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { HealthStatus } from '../schemas/health.js'
+import { HealthStatus, ProviderHealth } from '../schemas/health.js'
 
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -31,6 +31,39 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const state = app.lifecycle.state
       if (state !== 'ready') return reply.code(503).send({ status: state })
       return { status: 'ok' as const, providers: app.providers.names() }
+    },
+  )
+
+  app.get(
+    '/health/providers',
+    {
+      schema: {
+        tags: ['Health'],
+        operationId: 'providerHealth',
+        summary: 'Every configured target: circuit state, calls in flight, latency, last error',
+        security: [],
+        response: { 200: ProviderHealth },
+      },
+    },
+    async () => {
+      const { breaker, stats, targetIds } = app.routerState
+      const targets = await Promise.all(
+        targetIds().map(async (id) => {
+          const slash = id.indexOf('/')
+          const snapshot = stats.snapshot(id)
+          const lastError = snapshot.lastError
+          return {
+            provider: id.slice(0, slash),
+            model: id.slice(slash + 1),
+            state: (await breaker.snapshot(id)).state,
+            in_flight: snapshot.inFlight,
+            latency_ms_ewma:
+              snapshot.latencyEwmaMs === null ? null : Math.round(snapshot.latencyEwmaMs * 100) / 100,
+            last_error: lastError && { ...lastError, at: new Date(lastError.at).toISOString() },
+          }
+        }),
+      )
+      return { targets }
     },
   )
 }

@@ -44,6 +44,7 @@ describe('the generated OpenAPI document', () => {
     const document = (await generateOpenApiDocument()) as { paths: Record<string, unknown> }
     expect(Object.keys(document.paths).sort()).toEqual([
       '/health/live',
+      '/health/providers',
       '/health/ready',
       '/v1/chat/completions',
       '/v1/embeddings',
