@@ -1,10 +1,12 @@
-// PLACEHOLDER while the gemini provider is being written; replaced before any commit.
+// The gemini provider plugin: one adapter per config entry, added to the registry under its name.
 import fp from 'fastify-plugin'
 import type { ProviderConfig } from '../../config/load.js'
+import { createGeminiAdapter } from './adapter.js'
 
+/** Google's Gemini API (generativelanguage.googleapis.com, or any server speaking it at {base_url}/v1beta). */
 export default fp(
-  async (_app, opts: ProviderConfig) => {
-    throw new Error(`provider type gemini is not built yet (providers.${opts.name})`)
+  async (app, opts: ProviderConfig) => {
+    app.providers.add(opts.name, createGeminiAdapter(opts))
   },
   {
     name: 'anygate-provider-gemini',

@@ -299,13 +299,43 @@ function embeddingsFor(format: WireFormat, req: RecordedRequest, res: ServerResp
   return false
 }
 
+/** The user text that makes every scripted upstream refuse with its own 429. */
+export const rateLimitTrigger = 'please answer 429'
+
+// Each provider's documented rate-limit body.
+const rateLimitBodies: Record<WireFormat, Json> = {
+  openai: {
+    error: {
+      message: 'Rate limit reached for requests',
+      type: 'requests',
+      param: null,
+      code: 'rate_limit_exceeded',
+    },
+  },
+  anthropic: {
+    type: 'error',
+    error: { type: 'rate_limit_error', message: 'Number of request tokens has exceeded your rate limit' },
+  },
+  gemini: {
+    error: {
+      code: 429,
+      message: 'Resource has been exhausted (e.g. check quota).',
+      status: 'RESOURCE_EXHAUSTED',
+    },
+  },
+}
+
 /** A loopback upstream speaking `format`, answering by `decide`; the test picks the failures. */
 export async function startSmartUpstream(format: WireFormat): Promise<FakeUpstream> {
   return startFakeUpstream((req, res) => {
     if (embeddingsFor(format, req, res)) return
     const body = req.body as Json
-    if (format === 'openai') return renderOpenAI(res, body, decide(viewOpenAI(body)))
-    if (format === 'anthropic') return renderAnthropic(res, body, decide(viewAnthropic(body)))
-    return renderGemini(res, req.url.includes(':streamGenerateContent'), decide(viewGemini(body)))
+    const view =
+      format === 'openai' ? viewOpenAI(body) : format === 'anthropic' ? viewAnthropic(body) : viewGemini(body)
+    if (view.lastUserText === rateLimitTrigger)
+      return sendJson(res, 429, rateLimitBodies[format], { 'retry-after': '3' })
+    if (format === 'openai') return renderOpenAI(res, body, decide(view))
+    if (format === 'anthropic') return renderAnthropic(res, body, decide(view))
+    return renderGemini(res, req.url.includes(':streamGenerateContent'), decide(view))
   })
 }

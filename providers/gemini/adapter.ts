@@ -1,0 +1,164 @@
+// The Gemini adapter: the I/O around the pure translations. One UpstreamClient (an undici Pool) per
+// provider entry; calls go to {base_url}/v1beta/models/{model}:<method> with the key in
+// x-goog-api-key (https://ai.google.dev/gemini-api/docs/api-key#provide-api-key-explicitly).
+import { randomUUID } from 'node:crypto'
+import type { ProviderConfig } from '../../config/load.js'
+import { upstreamBadResponse } from '../../plugins/gateway-error.js'
+import { isGlob } from '../../plugins/glob.js'
+import type { ChatCompletionRequest } from '../../schemas/openai/chat.js'
+import type { EmbeddingsRequest } from '../../schemas/openai/embeddings.js'
+import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
+import { readSseEvents } from '../shared/sse-reader.js'
+import { readText, releaseBody, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
+import {
+  fromGeminiEmbeddings,
+  readBatchEmbedContents,
+  readEmbedContent,
+  toGeminiEmbeddings,
+} from './embeddings.js'
+import { fromGeminiError } from './errors.js'
+import { geminiPath, toGeminiRequest } from './request.js'
+import { fromGeminiResponse } from './response.js'
+import { toChatChunks } from './stream.js'
+import type {
+  GeminiBatchEmbedContentsResponse,
+  GeminiEmbedContentResponse,
+  GeminiGenerateContentResponse,
+} from './wire.js'
+
+const nowSeconds = () => Math.floor(Date.now() / 1000)
+const newCompletionId = () => `chatcmpl-${randomUUID()}`
+
+export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
+  if (!config.base_url) throw new Error(`providers.${config.name}.base_url is required`)
+  const client = new UpstreamClient({
+    provider: config.name,
+    baseUrl: config.base_url,
+    timeouts: config.timeouts,
+    maxConnections: config.max_connections,
+    headers: { ...config.headers, ...(config.api_key ? { 'x-goog-api-key': config.api_key } : {}) },
+  })
+  const secrets = config.api_key ? [config.api_key] : []
+  const listed = config.models.filter((m) => !isGlob(m))
+  const source = (ctx: CallContext) => ({ provider: config.name, model: ctx.model, secrets })
+
+  async function post(path: string, body: unknown, ctx: CallContext, accept: string): Promise<UpstreamCall> {
+    const call = await client.request({
+      method: 'POST',
+      path,
+      body: JSON.stringify(body),
+      signal: ctx.signal,
+    })
+    const { statusCode, headers, body: responseBody } = call.response
+    if (statusCode >= 200 && statusCode < 300) {
+      const contentType = String(headers['content-type'] ?? '')
+      if (contentType.includes(accept)) return call
+      responseBody.destroy()
+      throw upstreamBadResponse(config.name, `expected ${accept}, got "${contentType || 'no content-type'}"`)
+    }
+    const text = await readText(responseBody, 64 * 1024).catch(() => '')
+    const retryAfter = headers['retry-after']
+    throw fromGeminiError({
+      ...source(ctx),
+      status: statusCode,
+      body: text,
+      retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+    })
+  }
+
+  async function postJson<T>(path: string, body: unknown, ctx: CallContext): Promise<T> {
+    const call = await post(path, body, ctx, 'application/json')
+    let text: string
+    try {
+      text = await readText(call.response.body, 256 * 1024 * 1024)
+    } catch (err) {
+      throw call.mapError(err)
+    }
+    try {
+      return JSON.parse(text) as T
+    } catch {
+      throw upstreamBadResponse(config.name, 'the body was not valid JSON')
+    }
+  }
+
+  return {
+    name: config.name,
+    type: 'gemini',
+
+    async chat(request: ChatCompletionRequest, ctx: CallContext) {
+      const body = toGeminiRequest(request, { provider: config.name })
+      const response = await postJson<GeminiGenerateContentResponse>(
+        geminiPath(ctx.model, 'generateContent'),
+        body,
+        ctx,
+      )
+      if (response === null || typeof response !== 'object') {
+        throw upstreamBadResponse(config.name, 'the body was not a GenerateContentResponse')
+      }
+      return fromGeminiResponse(response, {
+        provider: config.name,
+        model: ctx.model,
+        created: nowSeconds(),
+        fallbackId: newCompletionId(),
+      })
+    },
+
+    async streamChat(request, ctx) {
+      const body = toGeminiRequest(request, { provider: config.name })
+      const call = await post(
+        geminiPath(ctx.model, 'streamGenerateContent?alt=sse'),
+        body,
+        ctx,
+        'text/event-stream',
+      )
+      const upstreamBody = call.response.body
+      // destroyOnReturn false: a client that stops reading must not leave the body half-read; releaseBody decides.
+      const events = readSseEvents(upstreamBody.iterator({ destroyOnReturn: false }))
+      const chunks = toChatChunks(events, {
+        ...source(ctx),
+        created: nowSeconds(),
+        fallbackId: newCompletionId(),
+      })
+      return (async function* () {
+        let completed = false
+        try {
+          yield* chunks
+          completed = true
+        } catch (err) {
+          throw call.mapError(err)
+        } finally {
+          releaseBody(upstreamBody, completed)
+        }
+      })()
+    },
+
+    async embeddings(request: EmbeddingsRequest, ctx: CallContext) {
+      const plan = toGeminiEmbeddings(request, ctx.model, config.name)
+      let vectors: number[][]
+      if (plan.method === 'embedContent') {
+        const response = await postJson<GeminiEmbedContentResponse>(
+          geminiPath(ctx.model, 'embedContent'),
+          plan.body,
+          ctx,
+        )
+        vectors = readEmbedContent(response, config.name)
+      } else {
+        vectors = []
+        // One batch after another: parallel batches of one request would race each other into the rate limit.
+        for (const batch of plan.batches) {
+          const response = await postJson<GeminiBatchEmbedContentsResponse>(
+            geminiPath(ctx.model, 'batchEmbedContents'),
+            batch,
+            ctx,
+          )
+          vectors.push(...readBatchEmbedContents(response, batch.requests.length, config.name))
+        }
+      }
+      return fromGeminiEmbeddings(vectors, ctx.model, request.encoding_format)
+    },
+
+    listModels: () => listed,
+    capabilities: () => fullCapabilities,
+    close: () => client.close(),
+  }
+}
