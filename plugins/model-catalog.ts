@@ -39,6 +39,7 @@ interface BareNameRule {
 
 export class ModelCatalog {
   readonly #publicModels = new Map<string, PublicModel>()
+  readonly #groups = new Map<string, ModelGroup>()
   readonly #providerOverrides = new Map<string, CapabilityOverrides>()
   readonly #bareNameRules: BareNameRule[] = []
   readonly #exactBareNames = new Map<string, string>()
@@ -63,6 +64,9 @@ export class ModelCatalog {
   resolveGroup(requested: string): ModelGroup {
     const publicModel = this.#publicModels.get(requested)
     if (publicModel) {
+      // Providers are fixed once the app is built: a public model's group is resolved once.
+      const cached = this.#groups.get(requested)
+      if (cached) return cached
       const targets: GroupTarget[] = []
       for (const target of publicModel.targets) {
         const provider = this.lookup(target.provider)
@@ -73,7 +77,11 @@ export class ModelCatalog {
           })
         }
       }
-      if (targets.length > 0) return { name: requested, publicModel, targets }
+      if (targets.length > 0) {
+        const group = { name: requested, publicModel, targets }
+        this.#groups.set(requested, group)
+        return group
+      }
       const names = publicModel.targets.map((t) => t.provider).join(', ')
       throw new GatewayError(
         404,
