@@ -12,7 +12,7 @@ import lifecyclePlugin from './plugins/lifecycle.js'
 import modelCatalog from './plugins/model-catalog.js'
 import providerRegistry from './plugins/provider-registry.js'
 import requestLog, { redactPaths, requestIdFor } from './plugins/request-log.js'
-import routerPlugin from './plugins/router/index.js'
+import routerPlugin, { type RouterPluginOptions } from './plugins/router/index.js'
 import { providerPluginFor } from './providers/index.js'
 import { chatCompletionRoutes } from './routes/chat-completions.js'
 import { embeddingRoutes } from './routes/embeddings.js'
@@ -26,6 +26,8 @@ export type { CallContext, Capabilities, ProviderAdapter } from './providers/con
 export interface BuildOptions {
   /** A logger to use, or pino options; defaults to pino at the config's log level. */
   logger?: FastifyBaseLogger | LoggerOptions | false
+  /** Clock and randomness for the router, so tests drive breakers and strategies without waiting. */
+  router?: Pick<RouterPluginOptions, 'now' | 'rng'>
 }
 
 function loggerFor(config: LoadedConfig, options: BuildOptions) {
@@ -93,7 +95,7 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
     await app.register(await providerPluginFor(provider, config.baseDir), provider)
   }
   await app.register(modelCatalog, { config })
-  await app.register(routerPlugin, { config })
+  await app.register(routerPlugin, { ...options.router, config })
   await app.register(healthRoutes)
   await app.register(chatCompletionRoutes, { prefix: '/v1' })
   await app.register(embeddingRoutes, { prefix: '/v1' })

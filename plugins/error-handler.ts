@@ -3,7 +3,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { anthropicErrorType } from './anthropic-error-type.js'
-import { GatewayError } from './gateway-error.js'
+import { ClientAbortError, GatewayError } from './gateway-error.js'
 import { validationMessage } from './validation-message.js'
 
 declare module 'fastify' {
@@ -61,6 +61,13 @@ function fromFastifyError(error: FastifyError, bodyLimit: number): GatewayError 
 
 async function errorHandler(app: FastifyInstance, opts: { bodyLimit: number }) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ClientAbortError) {
+      // The client hung up: not the gateway's failure. 499 (nginx's "client closed request") is what
+      // the log line shows; the socket is gone, so nothing is actually written.
+      request.log.debug('client closed the request before the answer')
+      if (!reply.sent) reply.code(499).send(new GatewayError(499, error.message, 'client_closed').toBody())
+      return
+    }
     const gatewayError = error instanceof GatewayError ? error : fromFastifyError(error, opts.bodyLimit)
     if (gatewayError.statusCode >= 500 && !(error instanceof GatewayError)) {
       request.log.error({ err: error }, 'unhandled error')

@@ -6,6 +6,7 @@ import type { CallContext } from '../../providers/contract.js'
 import { type CapabilityName, unsupportedCapability } from '../capabilities.js'
 import { ClientAbortError, type GatewayError } from '../gateway-error.js'
 import type { GroupTarget, ModelCatalog, ModelGroup, ResolvedModel } from '../model-catalog.js'
+import { attemptTimedOut, startAttemptTimer } from './attempt-timer.js'
 import type { CircuitBreaker } from './circuit-breaker.js'
 import type { RoutingSettings } from './config-schema.js'
 import { filterEligible, orderCandidates, requestKind } from './eligibility.js'
@@ -181,9 +182,14 @@ export class Router {
       attempts++
       attemptsInGroup++
       const started = now()
+      const remaining = deadline - started
+      const limitMs = Math.min(target.timeout_ms ?? remaining, remaining)
+      const timer = startAttemptTimer(base.signal, limitMs)
       try {
-        const value = await request.call(resolved, { ...base, model: resolved.upstreamModel })
+        const ctx = { ...base, signal: timer.signal, model: resolved.upstreamModel }
+        const value = await request.call(resolved, ctx)
         if (!request.streaming) {
+          timer.stop()
           release()
           stats.recordFirstByte(target.id, now() - started)
           await breaker.record(admission.permit, 'success')
@@ -194,16 +200,32 @@ export class Router {
           await iterator.return?.()
           throw err
         })
+        // The deadline is on the first item: a long answer streaming steadily is not a stall.
+        timer.stop()
         stats.recordFirstByte(target.id, now() - started)
         await breaker.record(admission.permit, 'success')
-        // In flight until the stream ends, whichever way it ends.
+        // In flight until the stream ends, whichever way it ends. A stream destroyed before its first
+        // read never runs resumeStream's finally (return() on an unstarted generator skips it), which
+        // is what Fastify does when the client left first: so the client's abort releases too.
+        if (base.signal.aborted) release()
+        else base.signal.addEventListener('abort', release, { once: true })
         return { value: resumeStream(first, iterator, release) as T, resolved, attempts }
-      } catch (err) {
+      } catch (caught) {
+        timer.stop()
         release()
-        if (err instanceof ClientAbortError || base.signal.aborted) {
+        if (base.signal.aborted || (caught instanceof ClientAbortError && !timer.timedOut)) {
           await breaker.record(admission.permit, 'neutral')
-          throw err instanceof ClientAbortError ? err : new ClientAbortError()
+          throw caught instanceof ClientAbortError ? caught : new ClientAbortError()
         }
+        // The adapter saw its signal abort and reported a client abort; it was our deadline.
+        const err = timer.timedOut
+          ? attemptTimedOut(
+              target.provider,
+              target.model,
+              limitMs,
+              limitMs === target.timeout_ms ? 'timeout_ms' : 'routing.timeout_ms',
+            )
+          : caught
         const classification = classifyFailure(err, now())
         await breaker.record(admission.permit, classification.breaker)
         stats.recordError(target.id, err)

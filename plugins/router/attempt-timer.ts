@@ -1,0 +1,59 @@
+// The per-attempt deadline: a target's `timeout_ms`, capped by what is left of `routing.timeout_ms`.
+// Both settings were read from config but never enforced, so a stalled upstream held the request
+// until the provider's own timeouts (minutes by default) and no retry happened in time; found by
+// test/routing-retries.test.ts ("stalls past the target's own timeout_ms").
+import { GatewayError } from '../gateway-error.js'
+
+export interface AttemptTimer {
+  /** Passed to the adapter instead of the client's signal: aborts on client abort or timeout. */
+  signal: AbortSignal
+  /** True once the deadline aborted the attempt (not the client). */
+  readonly timedOut: boolean
+  /** Stops the clock: the call answered (or its stream sent a first item) or failed. */
+  stop(): void
+}
+
+/**
+ * Starts the clock for one attempt. The client's abort is forwarded for as long as the request
+ * lives, so a stream that outlives stop() is still cut when the client goes away.
+ */
+export function startAttemptTimer(client: AbortSignal, limitMs: number): AttemptTimer {
+  const controller = new AbortController()
+  let timedOut = false
+  if (client.aborted) controller.abort()
+  else client.addEventListener('abort', () => controller.abort(), { once: true })
+  const timer = setTimeout(
+    () => {
+      timedOut = true
+      controller.abort()
+    },
+    Math.max(1, limitMs),
+  )
+  return {
+    signal: controller.signal,
+    get timedOut() {
+      return timedOut
+    },
+    stop: () => clearTimeout(timer),
+  }
+}
+
+/** A retryable 504 (code upstream_timeout), naming the setting that ran out. */
+export function attemptTimedOut(
+  provider: string,
+  model: string,
+  limitMs: number,
+  setting: 'timeout_ms' | 'routing.timeout_ms',
+): GatewayError {
+  const which =
+    setting === 'timeout_ms'
+      ? `the timeout_ms of target ${provider}/${model}`
+      : 'what was left of routing.timeout_ms'
+  return new GatewayError(
+    504,
+    `Provider "${provider}" (model ${model}) did not answer within ${limitMs} ms (${which}); ` +
+      'raise that setting if the model needs longer.',
+    'timeout_error',
+    'upstream_timeout',
+  )
+}
