@@ -60,6 +60,8 @@ const toRouteTarget = ({ config }: GroupTarget): RouteTarget => ({
   price: config.price,
 })
 
+const debugEnabled = (level: string) => level === 'debug' || level === 'trace'
+
 /** Re-joins a stream whose first item was read to prove the upstream answers. */
 async function* resumeStream<T>(
   first: IteratorResult<T>,
@@ -117,8 +119,7 @@ export class Router {
   > {
     const { catalog, settings, breaker, stats, now } = this.deps
     const group = catalog.resolveGroup(model)
-    const byId = new Map(group.targets.map((t) => [toRouteTarget(t).id, t]))
-    const targets = group.targets.map(toRouteTarget)
+    const { targets, byId } = this.#routeTargetsOf(group)
     const open = new Set(
       (await Promise.all(targets.map(async (t) => ((await breaker.isOpen(t.id)) ? t.id : null)))).filter(
         (id): id is string => id !== null,
@@ -133,19 +134,22 @@ export class Router {
     })
     const strategy = group.publicModel?.strategy ?? settings.strategy
     const order = orderCandidates(strategy, eligibility, this.#strategyContext(model))
-    base.log.debug(
-      {
-        model,
-        strategy,
-        order: order.map((t) => t.id),
-        skipped: eligibility.skipped.map((s) => ({
-          target: s.target.id,
-          reason: s.reason,
-          missing: s.missing,
-        })),
-      },
-      'routing decision',
-    )
+    // Building the decision record costs more than the routing itself: only when debug is on.
+    if (debugEnabled(base.log.level)) {
+      base.log.debug(
+        {
+          model,
+          strategy,
+          order: order.map((t) => t.id),
+          skipped: eligibility.skipped.map((s) => ({
+            target: s.target.id,
+            reason: s.reason,
+            missing: s.missing,
+          })),
+        },
+        'routing decision',
+      )
+    }
     const fallbacks = this.#untriedFallbacks(group, triedModels)
     if (order.length === 0) {
       if (fallbacks.general[0])
@@ -254,6 +258,22 @@ export class Router {
         if (step.target === 'next-target') index = order.indexOf(untried[0]!)
       }
     }
+  }
+
+  // Public model groups are resolved once by the catalog; their route targets are derived once too.
+  readonly #routeTargets = new WeakMap<
+    ModelGroup,
+    { targets: RouteTarget[]; byId: Map<string, GroupTarget> }
+  >()
+
+  #routeTargetsOf(group: ModelGroup) {
+    let derived = this.#routeTargets.get(group)
+    if (!derived) {
+      const targets = group.targets.map(toRouteTarget)
+      derived = { targets, byId: new Map(targets.map((t, i) => [t.id, group.targets[i]!])) }
+      this.#routeTargets.set(group, derived)
+    }
+    return derived
   }
 
   #strategyContext(group: string) {
