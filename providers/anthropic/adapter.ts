@@ -7,7 +7,7 @@ import { isGlob } from '../../plugins/glob.js'
 import type { ChatCompletionRequest } from '../../schemas/openai/chat.js'
 import type { CallContext, Capabilities, NativeAnthropicMessages, ProviderAdapter } from '../contract.js'
 import { readSseEvents } from '../shared/sse-reader.js'
-import { readText, releaseBody, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
+import { releaseBody, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
 import { fromAnthropicError } from './errors.js'
 import { readAnthropicEvents } from './events.js'
 import { readAnthropicOptions } from './options.js'
@@ -45,47 +45,13 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
   const listed = config.models.filter((m) => !isGlob(m))
   const source = (ctx: CallContext) => ({ provider: config.name, model: ctx.model, secrets })
 
-  async function post(body: unknown, ctx: CallContext, accept: string): Promise<UpstreamCall> {
-    const call = await client.request({
-      method: 'POST',
-      path: messagesPath,
-      body: JSON.stringify(body),
-      signal: ctx.signal,
-    })
-    const { statusCode, headers, body: responseBody } = call.response
-    // Destroying a body nobody reads to the end (a wrong content type, an error event, a client gone)
-    // makes undici emit RequestAbortedError on it; with no listener left that would crash the
-    // process. Read failures still reach the reader through its iterator.
-    responseBody.on('error', () => {})
-    if (statusCode >= 200 && statusCode < 300) {
-      const contentType = String(headers['content-type'] ?? '')
-      if (contentType.includes(accept)) return call
-      responseBody.destroy()
-      throw upstreamBadResponse(config.name, `expected ${accept}, got "${contentType || 'no content-type'}"`)
-    }
-    const text = await readText(responseBody, 64 * 1024).catch(() => '')
-    const retryAfter = headers['retry-after']
-    throw fromAnthropicError({
-      ...source(ctx),
-      status: statusCode,
-      body: text,
-      retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
-    })
-  }
+  const post = (body: unknown, ctx: CallContext, accept: 'application/json' | 'text/event-stream') =>
+    client.post(messagesPath, JSON.stringify(body), ctx.signal, accept, (refusal) =>
+      fromAnthropicError({ ...source(ctx), ...refusal }),
+    )
 
   async function readMessage(call: UpstreamCall): Promise<AnthropicMessage> {
-    let text: string
-    try {
-      text = await readText(call.response.body, 256 * 1024 * 1024)
-    } catch (err) {
-      throw call.mapError(err)
-    }
-    let message: AnthropicMessage
-    try {
-      message = JSON.parse(text)
-    } catch {
-      throw upstreamBadResponse(config.name, 'the body was not valid JSON')
-    }
+    const message = await client.readJson<AnthropicMessage>(call)
     if (message?.type !== 'message' || !Array.isArray(message.content)) {
       throw upstreamBadResponse(config.name, 'the body was not a message with a content array')
     }

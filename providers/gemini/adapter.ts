@@ -9,7 +9,7 @@ import type { ChatCompletionRequest } from '../../schemas/openai/chat.js'
 import type { EmbeddingsRequest } from '../../schemas/openai/embeddings.js'
 import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
 import { readSseEvents } from '../shared/sse-reader.js'
-import { readText, releaseBody, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
+import { releaseBody, UpstreamClient } from '../shared/upstream-client.js'
 import {
   fromGeminiEmbeddings,
   readBatchEmbedContents,
@@ -42,44 +42,18 @@ export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
   const listed = config.models.filter((m) => !isGlob(m))
   const source = (ctx: CallContext) => ({ provider: config.name, model: ctx.model, secrets })
 
-  async function post(path: string, body: unknown, ctx: CallContext, accept: string): Promise<UpstreamCall> {
-    const call = await client.request({
-      method: 'POST',
-      path,
-      body: JSON.stringify(body),
-      signal: ctx.signal,
-    })
-    const { statusCode, headers, body: responseBody } = call.response
-    if (statusCode >= 200 && statusCode < 300) {
-      const contentType = String(headers['content-type'] ?? '')
-      if (contentType.includes(accept)) return call
-      responseBody.destroy()
-      throw upstreamBadResponse(config.name, `expected ${accept}, got "${contentType || 'no content-type'}"`)
-    }
-    const text = await readText(responseBody, 64 * 1024).catch(() => '')
-    const retryAfter = headers['retry-after']
-    throw fromGeminiError({
-      ...source(ctx),
-      status: statusCode,
-      body: text,
-      retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
-    })
-  }
+  const post = (
+    path: string,
+    body: unknown,
+    ctx: CallContext,
+    accept: 'application/json' | 'text/event-stream',
+  ) =>
+    client.post(path, JSON.stringify(body), ctx.signal, accept, (refusal) =>
+      fromGeminiError({ ...source(ctx), ...refusal }),
+    )
 
-  async function postJson<T>(path: string, body: unknown, ctx: CallContext): Promise<T> {
-    const call = await post(path, body, ctx, 'application/json')
-    let text: string
-    try {
-      text = await readText(call.response.body, 256 * 1024 * 1024)
-    } catch (err) {
-      throw call.mapError(err)
-    }
-    try {
-      return JSON.parse(text) as T
-    } catch {
-      throw upstreamBadResponse(config.name, 'the body was not valid JSON')
-    }
-  }
+  const postJson = async <T>(path: string, body: unknown, ctx: CallContext): Promise<T> =>
+    client.readJson<T>(await post(path, body, ctx, 'application/json'))
 
   return {
     name: config.name,

@@ -7,7 +7,7 @@ import type { ChatCompletion, ChatCompletionRequest } from '../../schemas/openai
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../schemas/openai/embeddings.js'
 import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
 import { readSseEvents } from '../shared/sse-reader.js'
-import { readText, releaseBody, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
+import { releaseBody, UpstreamClient } from '../shared/upstream-client.js'
 import { fromOpenAIError } from './errors.js'
 import { toOpenAIChatBody, toOpenAIEmbeddingsBody } from './request.js'
 import { fromOpenAIEvents } from './stream.js'
@@ -43,45 +43,15 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
   const streamUsage = config.options.stream_usage !== false
   const listed = config.models.filter((m) => !isGlob(m))
 
-  async function post(path: string, body: string, ctx: CallContext, accept: string): Promise<UpstreamCall> {
-    const call = await client.request({ method: 'POST', path, body, signal: ctx.signal })
-    const { statusCode, headers, body: responseBody } = call.response
-    if (statusCode >= 200 && statusCode < 300) {
-      const contentType = String(headers['content-type'] ?? '')
-      if (!contentType.includes(accept)) {
-        responseBody.destroy()
-        throw upstreamBadResponse(
-          config.name,
-          `expected ${accept}, got "${contentType || 'no content-type'}"`,
-        )
-      }
-      return call
-    }
-    const text = await readText(responseBody, 64 * 1024).catch(() => '')
-    const retryAfter = headers['retry-after']
-    throw fromOpenAIError({
-      status: statusCode,
-      body: text,
-      provider: config.name,
-      model: ctx.model,
-      retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
-      secrets,
-    })
-  }
-
-  async function readJson<T>(call: UpstreamCall): Promise<T> {
-    let text: string
-    try {
-      text = await readText(call.response.body, 256 * 1024 * 1024)
-    } catch (err) {
-      throw call.mapError(err)
-    }
-    try {
-      return JSON.parse(text) as T
-    } catch {
-      throw upstreamBadResponse(config.name, 'the body was not valid JSON')
-    }
-  }
+  const post = (
+    path: string,
+    body: string,
+    ctx: CallContext,
+    accept: 'application/json' | 'text/event-stream',
+  ) =>
+    client.post(path, body, ctx.signal, accept, (refusal) =>
+      fromOpenAIError({ ...refusal, provider: config.name, model: ctx.model, secrets }),
+    )
 
   return {
     name: config.name,
@@ -95,7 +65,7 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
         includeModel: dialect.modelInBody,
         legacyMaxTokens: dialect.legacyMaxTokens,
       })
-      const completion = await readJson<ChatCompletion>(
+      const completion = await client.readJson<ChatCompletion>(
         await post(dialect.chatPath(ctx.model), body, ctx, 'application/json'),
       )
       if (!Array.isArray(completion?.choices)) {
@@ -132,7 +102,7 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
 
     async embeddings(request: EmbeddingsRequest, ctx: CallContext): Promise<EmbeddingsResponse> {
       const body = toOpenAIEmbeddingsBody(request, ctx.model, dialect.modelInBody)
-      const response = await readJson<EmbeddingsResponse>(
+      const response = await client.readJson<EmbeddingsResponse>(
         await post(dialect.embeddingsPath(ctx.model), body, ctx, 'application/json'),
       )
       if (!Array.isArray(response?.data))

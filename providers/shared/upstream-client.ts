@@ -7,6 +7,7 @@ import type { Timeouts } from '../../config/schema.js'
 import {
   ClientAbortError,
   GatewayError,
+  upstreamBadResponse,
   upstreamTimeout,
   upstreamUnreachable,
 } from '../../plugins/gateway-error.js'
@@ -26,6 +27,13 @@ export interface UpstreamRequest {
   path: string
   body?: string
   signal: AbortSignal
+}
+
+/** What a provider needs to turn a refusal into its gateway error: its own body format. */
+export interface UpstreamRefusal {
+  status: number
+  body: string
+  retryAfter: string | undefined
 }
 
 export interface UpstreamCall {
@@ -105,6 +113,52 @@ export class UpstreamClient {
     const phase = code ? undiciTimeoutPhases[code] : undefined
     if (phase) return upstreamTimeout(provider, phase)
     return upstreamUnreachable(provider, code ?? (err as Error).message ?? 'unknown error')
+  }
+
+  /**
+   * POSTs JSON and returns the call once the upstream accepted it with the expected content type.
+   * A non-2xx answer is read (64 KiB at most) and handed to the provider's own error mapping.
+   */
+  async post(
+    path: string,
+    body: string,
+    signal: AbortSignal,
+    accept: 'application/json' | 'text/event-stream',
+    toError: (refusal: UpstreamRefusal) => Error,
+  ): Promise<UpstreamCall> {
+    const call = await this.request({ method: 'POST', path, body, signal })
+    const { statusCode, headers, body: responseBody } = call.response
+    if (statusCode >= 200 && statusCode < 300) {
+      const contentType = String(headers['content-type'] ?? '')
+      if (contentType.includes(accept)) return call
+      responseBody.destroy()
+      throw upstreamBadResponse(
+        this.options.provider,
+        `expected ${accept}, got "${contentType || 'no content-type'}"`,
+      )
+    }
+    const text = await readText(responseBody, 64 * 1024).catch(() => '')
+    const retryAfter = headers['retry-after']
+    throw toError({
+      status: statusCode,
+      body: text,
+      retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+    })
+  }
+
+  /** The accepted call's body parsed as JSON; read failures map like the call's own. */
+  async readJson<T>(call: UpstreamCall): Promise<T> {
+    let text: string
+    try {
+      text = await readText(call.response.body, 256 * 1024 * 1024)
+    } catch (err) {
+      throw call.mapError(err)
+    }
+    try {
+      return JSON.parse(text) as T
+    } catch {
+      throw upstreamBadResponse(this.options.provider, 'the body was not valid JSON')
+    }
   }
 
   close(): Promise<void> {
