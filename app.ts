@@ -13,6 +13,7 @@ import modelCatalog from './plugins/model-catalog.js'
 import providerRegistry from './plugins/provider-registry.js'
 import requestLog, { redactPaths, requestIdFor } from './plugins/request-log.js'
 import routerPlugin, { type RouterPluginOptions } from './plugins/router/index.js'
+import storePlugin from './plugins/store/index.js'
 import { providerPluginFor } from './providers/index.js'
 import { chatCompletionRoutes } from './routes/chat-completions.js'
 import { embeddingRoutes } from './routes/embeddings.js'
@@ -87,6 +88,7 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
       ],
     })
   }
+  await app.register(storePlugin, { settings: config.store }) // shared state: breakers, later keys and limits
   await app.register(authPlugin, { masterKey: config.auth.master_key })
   await app.register(docsPlugin)
   await app.register(providerRegistry)

@@ -1,8 +1,13 @@
-// The Markdown table: one row per measured figure, the three targets side by side, then what the
-// two gateways add over direct and how AnyGate compares with direct and with the floor.
+// The Markdown tables: one row per measured figure, the three targets side by side, then what the
+// two gateways add over direct and how AnyGate compares with direct and with the floor; and a second
+// table for the 3-target group against direct and the single-target AnyGate.
 
 export const targetNames = ['direct', 'floor', 'anygate'] as const
 export type TargetName = (typeof targetNames)[number]
+
+/** AnyGate with a 3-target public model, measured beside the others in the fixed-rate scenario. */
+export const groupTargetName = 'anygate-3'
+export type BenchTargetName = TargetName | typeof groupTargetName
 
 export interface ReportRow {
   scenario: string
@@ -12,7 +17,7 @@ export interface ReportRow {
   values: Record<TargetName, number>
 }
 
-function formatValue(value: number, unit: ReportRow['unit']): string {
+function formatValue(value: number, unit: ReportRow['unit'] | GroupRow['unit']): string {
   if (!Number.isFinite(value)) return 'n/a'
   return unit === 'ms' ? value.toFixed(2) : Math.round(value).toLocaleString('en-US')
 }
@@ -52,6 +57,56 @@ export function markdownTable(rows: readonly ReportRow[]): string {
       formatRatio(floor / direct),
       formatRatio(anygate / direct),
       formatRatio(anygate / floor),
+    ]
+    lines.push(`| ${cells.join(' | ')} |`)
+  }
+  return lines.join('\n')
+}
+
+export interface GroupRow {
+  scenario: string
+  metric: string
+  unit: 'ms' | 'µs'
+  direct: number
+  /** Single-target AnyGate. */
+  anygate: number
+  /** AnyGate with the 3-target group. */
+  group: number
+}
+
+const formatDifference = (value: number, unit: GroupRow['unit']) =>
+  unit === 'ms'
+    ? formatAdded(value)
+    : Number.isFinite(value)
+      ? `${value >= 0 ? '+' : ''}${Math.round(value)}`
+      : 'n/a'
+
+/** The 3-target group beside direct and the single-target AnyGate: what a group adds to routing. */
+export function groupTable(rows: readonly GroupRow[]): string {
+  const header = [
+    'scenario',
+    'metric',
+    'direct',
+    'anygate, 1 target',
+    'anygate, 3 targets',
+    'anygate 1 − direct',
+    'anygate 3 − direct',
+    'anygate 3 − anygate 1',
+  ]
+  const lines = [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`,
+  ]
+  for (const row of rows) {
+    const cells = [
+      row.scenario,
+      `${row.metric} (${row.unit})`,
+      formatValue(row.direct, row.unit),
+      formatValue(row.anygate, row.unit),
+      formatValue(row.group, row.unit),
+      formatDifference(row.anygate - row.direct, row.unit),
+      formatDifference(row.group - row.direct, row.unit),
+      formatDifference(row.group - row.anygate, row.unit),
     ]
     lines.push(`| ${cells.join(' | ')} |`)
   }

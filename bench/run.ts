@@ -3,7 +3,7 @@
 import { cpus, platform, release } from 'node:os'
 import { expectedStreamEvents } from './chat-payloads.js'
 import { type ChildServer, forkServer } from './child-server.js'
-import { markdownTable } from './report.js'
+import { groupTable, groupTargetName, markdownTable } from './report.js'
 import {
   fixedRateScenario,
   type ScenarioOutcome,
@@ -32,17 +32,20 @@ async function main(): Promise<void> {
     const gateways = await Promise.all([
       forkServer({ kind: 'floor', options: { upstreamOrigin: upstream.origin } }),
       forkServer({ kind: 'anygate', options: { upstreamOrigin: upstream.origin } }),
+      forkServer({ kind: 'anygate', options: { upstreamOrigin: upstream.origin, targets: 3 } }),
     ])
     servers.push(...gateways)
-    const [floor, anygate] = gateways
+    const [floor, anygate, anygateGroup] = gateways
     const targets: Targets = {
       direct: { origin: upstream.origin, server: upstream },
       floor: { origin: floor.origin, server: floor },
       anygate: { origin: anygate.origin, server: anygate },
+      [groupTargetName]: { origin: anygateGroup.origin, server: anygateGroup },
     }
     const events = expectedStreamEvents(settings.streamChunks)
     process.stderr.write(
-      `bench: upstream ${upstream.origin}, floor ${floor.origin}, anygate ${anygate.origin}\n`,
+      `bench: upstream ${upstream.origin}, floor ${floor.origin}, anygate ${anygate.origin}, ` +
+        `${groupTargetName} ${anygateGroup.origin}\n`,
     )
 
     await checkTargets(targets, events)
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
     ]
 
     const seconds = Math.round((Date.now() - started) / 1000)
+    const groups = outcomes.flatMap((outcome) => (outcome.group ? [outcome.group] : []))
     const report = [
       '## AnyGate benchmark',
       '',
@@ -63,6 +67,12 @@ async function main(): Promise<void> {
         "requests (streams) it served; for floor and anygate the fake upstream's share is not included",
       '- TTFB = first response body byte (the first SSE event), not the response headers',
       `- machine: ${machineNote()}; load generator, fake upstream, floor and AnyGate in separate processes; run took ${seconds} s`,
+      '',
+      '### A 3-target public model',
+      '',
+      groupTable(groups.flatMap((group) => group.rows)),
+      '',
+      ...groups.map((group) => `- ${group.note}`),
       '',
     ]
     process.stdout.write(report.join('\n'))

@@ -1,10 +1,19 @@
 // The three scenarios. Every target is warmed up first (results discarded), then measured in rounds
 // taken in turn: direct, floor, anygate, direct, floor... Only one target is under load at a time.
+// The fixed-rate scenario also measures AnyGate with a 3-target group in the same rounds, so its
+// figures and the single-target ones share their conditions.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ChildServer } from './child-server.js'
 import { fixedRate, type HttpLoadResult, maxThroughput } from './http-load.js'
 import { spread } from './percentiles.js'
-import { type ReportRow, type TargetName, targetNames } from './report.js'
+import {
+  type BenchTargetName,
+  type GroupRow,
+  groupTargetName,
+  type ReportRow,
+  type TargetName,
+  targetNames,
+} from './report.js'
 import type { BenchSettings } from './settings.js'
 import { type StreamLoadResult, streamLoad } from './stream-load.js'
 
@@ -14,13 +23,15 @@ export interface Target {
   server: ChildServer
 }
 
-export type Targets = Record<TargetName, Target>
+export type Targets = Record<BenchTargetName, Target>
 
 export interface ScenarioOutcome {
   rows: ReportRow[]
   /** Achieved load and failures: the conditions the rows were measured under. */
   note: string
   failed: number
+  /** The 3-target group beside direct and single-target AnyGate (fixed-rate scenario only). */
+  group?: { rows: GroupRow[]; note: string }
 }
 
 interface Measured<T> {
@@ -31,24 +42,29 @@ interface Measured<T> {
 
 const progress = (text: string) => process.stderr.write(`${text}\n`)
 
-function mapTargets<T, U>(results: Record<TargetName, T>, map: (result: T) => U): Record<TargetName, U> {
-  return { direct: map(results.direct), floor: map(results.floor), anygate: map(results.anygate) }
+const namesOf = <N extends string>(results: Record<N, unknown>) => Object.keys(results) as N[]
+
+function mapTargets<N extends string, T, U>(results: Record<N, T>, map: (result: T) => U): Record<N, U> {
+  return Object.fromEntries(namesOf(results).map((name) => [name, map(results[name])])) as Record<N, U>
 }
 
-async function measureInRounds<T>(
+async function measureInRounds<T, N extends BenchTargetName>(
   label: string,
   targets: Targets,
+  names: readonly N[],
   rounds: number,
   warmUp: (origin: string) => Promise<unknown>,
   measure: (origin: string) => Promise<T>,
-): Promise<Record<TargetName, Measured<T>>> {
-  const measured = mapTargets(targets, (): Measured<T> => ({ runs: [], cpuMicros: 0 }))
-  for (const name of targetNames) {
+): Promise<Record<N, Measured<T>>> {
+  const measured = Object.fromEntries(
+    names.map((name): [N, Measured<T>] => [name, { runs: [], cpuMicros: 0 }]),
+  ) as Record<N, Measured<T>>
+  for (const name of names) {
     progress(`  ${label}: warming up ${name}`)
     await warmUp(targets[name].origin)
   }
   for (let round = 1; round <= rounds; round++) {
-    for (const name of targetNames) {
+    for (const name of names) {
       progress(`  ${label}: ${name}, round ${round}/${rounds}`)
       const { origin, server } = targets[name]
       const cpuBefore = await server.cpuMicros()
@@ -66,8 +82,8 @@ interface Counted {
   firstFailure?: string
 }
 
-function failureNote(results: Record<TargetName, Measured<Counted>>): string {
-  const lines = targetNames.flatMap((name) => {
+function failureNote<N extends BenchTargetName>(results: Record<N, Measured<Counted>>): string {
+  const lines = namesOf(results).flatMap((name) => {
     const failed = results[name].runs.reduce((sum, run) => sum + run.failed, 0)
     if (failed === 0) return []
     const reason = results[name].runs.find((run) => run.firstFailure)?.firstFailure
@@ -76,8 +92,8 @@ function failureNote(results: Record<TargetName, Measured<Counted>>): string {
   return lines.length === 0 ? 'no failures' : lines.join(', ')
 }
 
-const totalFailed = (results: Record<TargetName, Measured<Counted>>) =>
-  targetNames.reduce((sum, name) => sum + results[name].runs.reduce((s, run) => s + run.failed, 0), 0)
+const totalFailed = <N extends BenchTargetName>(results: Record<N, Measured<Counted>>) =>
+  namesOf(results).reduce((sum, name) => sum + results[name].runs.reduce((s, run) => s + run.failed, 0), 0)
 
 function mergeHttp(measured: Measured<HttpLoadResult>) {
   const ok = measured.runs.reduce((sum, run) => sum + run.ok, 0)
@@ -94,20 +110,34 @@ function cpuRow(scenario: string, metric: string, values: Record<TargetName, num
   return { scenario, metric, unit: 'µs', values }
 }
 
+/** The issue #4 goal: a 3-target group adds at most this much p50 over the single-target AnyGate. */
+const groupGoalMs = 0.2
+
 export async function fixedRateScenario(targets: Targets, s: BenchSettings): Promise<ScenarioOutcome> {
   const scenario = `a. non-stream @ ${s.fixedRate} req/s`
   const seconds = s.durationSeconds / s.rounds
   const measured = await measureInRounds(
     scenario,
     targets,
+    [...targetNames, groupTargetName],
     s.rounds,
     (origin) => fixedRate(origin, s.fixedRate, s.rateConnections, s.warmupSeconds),
     (origin) => fixedRate(origin, s.fixedRate, s.rateConnections, seconds),
   )
-  const merged = mapTargets(measured, mergeHttp)
-  const achieved = targetNames
-    .map((name) => `${name} ${Math.round(merged[name].requestsPerSecond)}`)
+  const all = mapTargets(measured, mergeHttp)
+  const { [groupTargetName]: group, ...merged } = all
+  const achieved = namesOf(all)
+    .map((name) => `${name} ${Math.round(all[name].requestsPerSecond)}`)
     .join(', ')
+  const groupRow = (metric: string, unit: GroupRow['unit'], pick: (m: typeof group) => number): GroupRow => ({
+    scenario,
+    metric,
+    unit,
+    direct: pick(merged.direct),
+    anygate: pick(merged.anygate),
+    group: pick(group),
+  })
+  const p50Gap = group.latency.p50 - merged.anygate.latency.p50
   return {
     rows: [
       { scenario, metric: 'latency p50', unit: 'ms', values: mapTargets(merged, (m) => m.latency.p50) },
@@ -122,6 +152,18 @@ export async function fixedRateScenario(targets: Targets, s: BenchSettings): Pro
       `${scenario}: ${s.durationSeconds} s per target in ${s.rounds} round(s), autocannon overallRate over ` +
       `${s.rateConnections} connections; achieved req/s ${achieved}; ${failureNote(measured)}`,
     failed: totalFailed(measured),
+    group: {
+      rows: [
+        groupRow('latency p50', 'ms', (m) => m.latency.p50),
+        groupRow('latency p99', 'ms', (m) => m.latency.p99),
+        groupRow('server CPU per request', 'µs', (m) => m.cpuMicrosPerRequest),
+      ],
+      note:
+        `${groupTargetName}: one public model over 3 openai-type providers (own pools, weights 3:2:1, ` +
+        `strategy weighted) on the same fake upstream, measured in the rounds of scenario a; ` +
+        `issue #4 goal, p50 within ${groupGoalMs} ms of the single-target AnyGate: ` +
+        `${p50Gap <= groupGoalMs ? 'met' : '**missed**'} (${p50Gap >= 0 ? '+' : ''}${p50Gap.toFixed(2)} ms)`,
+    },
   }
 }
 
@@ -131,6 +173,7 @@ export async function throughputScenario(targets: Targets, s: BenchSettings): Pr
   const measured = await measureInRounds(
     scenario,
     targets,
+    targetNames,
     s.rounds,
     (origin) => maxThroughput(origin, s.throughputConnections, s.warmupSeconds),
     (origin) => maxThroughput(origin, s.throughputConnections, seconds),
@@ -164,9 +207,10 @@ export async function streamScenario(
   const scenario = `c. stream ${s.streamChunks} chunks, ${s.streamConcurrency} concurrent`
   const load = { concurrency: s.streamConcurrency, expectedEvents }
   const perRound = Math.ceil(s.streamRequests / s.rounds)
-  const measured = await measureInRounds<StreamLoadResult>(
+  const measured = await measureInRounds<StreamLoadResult, TargetName>(
     scenario,
     targets,
+    targetNames,
     s.rounds,
     (origin) => streamLoad(origin, { ...load, requests: s.streamWarmupRequests }),
     (origin) => streamLoad(origin, { ...load, requests: perRound }),

@@ -2,7 +2,6 @@
 // otherwise show up as an impressively fast stream of errors.
 import { Client } from 'undici'
 import { chatPath, chatRequestBody, jsonHeaders } from './chat-payloads.js'
-import { targetNames } from './report.js'
 import type { Targets } from './scenarios.js'
 import { streamLoad } from './stream-load.js'
 
@@ -26,8 +25,7 @@ async function checkJson(name: string, origin: string): Promise<void> {
 }
 
 export async function checkTargets(targets: Targets, expectedEvents: number): Promise<void> {
-  for (const name of targetNames) {
-    const { origin } = targets[name]
+  for (const [name, { origin }] of Object.entries(targets)) {
     await checkJson(name, origin)
     const stream = await streamLoad(origin, { requests: 1, concurrency: 1, expectedEvents })
     if (stream.failed > 0) throw new Error(`${name}: unexpected streamed answer: ${stream.firstFailure}`)

@@ -74,6 +74,9 @@ function crossProblems(config: Config): string[] {
       problems.push(`providers.${name}.base_url: required for azure (https://<resource>.openai.azure.com)`)
     }
   }
+  if (config.store.type === 'redis' && !config.store.url) {
+    problems.push('store.url: required when store.type is redis (redis://host:6379)')
+  }
   const publicNames = new Set<string>()
   config.models.forEach((model, i) => {
     if (publicNames.has(model.name)) problems.push(`models[${i}].name: "${model.name}" is defined twice`)

@@ -1,7 +1,12 @@
 // The config file's schema: validation, TypeScript type and the documented defaults in one place.
 // Objects are closed (additionalProperties: false) so a misspelt key is an error, not a silent no-op.
 import { type Static, Type } from '@sinclair/typebox'
-import { modelRoutingFields, RoutingSettings, targetRoutingFields } from '../plugins/router/config-schema.js'
+import {
+  HealthCheckSettings,
+  modelRoutingFields,
+  RoutingSettings,
+  targetRoutingFields,
+} from '../plugins/router/config-schema.js'
 
 const Url = Type.String({ format: 'uri', description: 'must be a URL' })
 const Millis = (defaultValue: number, description: string) =>
@@ -65,6 +70,7 @@ export const ProviderEntry = Type.Object(
       description: 'settings only this provider type understands',
     }),
     capabilities: Type.Optional(CapabilityOverrides),
+    health_check: Type.Optional(HealthCheckSettings),
   },
   { additionalProperties: false },
 )
@@ -93,6 +99,31 @@ export const PublicModel = Type.Object(
 export type PublicModel = Static<typeof PublicModel>
 export type ModelTarget = Static<typeof ModelTarget>
 
+/** `store:` where state shared between replicas lives; see plugins/store/index.ts. */
+export const StoreSettings = Type.Object(
+  {
+    type: Type.Union([Type.Literal('memory'), Type.Literal('redis')], {
+      default: 'memory',
+      description: 'memory: per process; redis: shared by every gateway using the same url and key_prefix',
+    }),
+    // Empty is allowed here so `url: ${REDIS_URL}` can stay in a file whose store is memory;
+    // load.ts requires it for redis.
+    url: Type.Optional(
+      Type.String({ pattern: '^(rediss?://.*)?$', description: 'must be a redis:// or rediss:// URL' }),
+    ),
+    key_prefix: Type.String({
+      default: 'anygate:',
+      description: 'put before every Redis key, so several gateways or tests can share one Redis',
+    }),
+    on_error: Type.Union([Type.Literal('allow'), Type.Literal('deny')], {
+      default: 'allow',
+      description: 'when Redis fails: allow serves on without shared state (logged), deny refuses the call',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+)
+export type StoreSettings = Static<typeof StoreSettings>
+
 export const ConfigSchema = Type.Object(
   {
     server: Type.Object(
@@ -119,6 +150,7 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     routing: RoutingSettings,
+    store: StoreSettings,
     providers: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), ProviderEntry, {
       default: {},
       additionalProperties: false,

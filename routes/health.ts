@@ -22,7 +22,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['Health'],
         operationId: 'ready',
-        summary: 'Readiness: 200 once listening with providers registered, 503 while starting or draining',
+        summary:
+          'Readiness: 200 while listening and every public model has a target whose circuit is not open; ' +
+          '503 while starting or draining, or (status degraded) naming the models with no usable target',
         security: [],
         response: { 200: HealthStatus, 503: HealthStatus },
       },
@@ -30,7 +32,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (_request, reply) => {
       const state = app.lifecycle.state
       if (state !== 'ready') return reply.code(503).send({ status: state })
-      return { status: 'ok' as const, providers: app.providers.names() }
+      const providers = app.providers.names()
+      const unavailable = await app.routerState.unavailableModels()
+      if (unavailable.length === 0) return { status: 'ok' as const, providers }
+      return reply.code(503).send({ status: 'degraded', providers, unavailable_models: unavailable })
     },
   )
 

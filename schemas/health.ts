@@ -1,8 +1,20 @@
 import { Type } from '@sinclair/typebox'
 
 export const HealthStatus = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('starting'), Type.Literal('draining')]),
+  status: Type.Union([
+    Type.Literal('ok'),
+    Type.Literal('starting'),
+    Type.Literal('draining'),
+    Type.Literal('degraded', {
+      description: 'ready otherwise, but some public models have every target circuit open',
+    }),
+  ]),
   providers: Type.Optional(Type.Array(Type.String())),
+  unavailable_models: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'with status degraded: the public models no target can serve right now',
+    }),
+  ),
 })
 
 export const ProviderHealth = Type.Object({

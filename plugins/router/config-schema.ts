@@ -97,6 +97,27 @@ export const TargetPrice = Type.Object(
 )
 export type TargetPrice = Static<typeof TargetPrice>
 
+/**
+ * `providers.<name>.health_check`: probe every public-model target of the provider in the background,
+ * so a dead upstream opens its breaker before users reach it and a recovered one closes on the probe.
+ * A probe is a one-token chat completion through the provider's adapter; see health-checks.ts.
+ */
+export const HealthCheckSettings = Type.Object(
+  {
+    interval_s: Type.Number({
+      exclusiveMinimum: 0,
+      description: 'seconds between the end of one probe of a target and the start of the next',
+    }),
+    timeout_s: Type.Number({
+      exclusiveMinimum: 0,
+      default: 10,
+      description: 'a probe not answered within this many seconds counts as a failure',
+    }),
+  },
+  { additionalProperties: false },
+)
+export type HealthCheckSettings = Static<typeof HealthCheckSettings>
+
 /** Fields to add to `ModelTarget` in config/schema.ts. */
 export const targetRoutingFields = {
   priority: Type.Optional(Type.Integer({ minimum: 0, description: 'priority strategy: lower goes first' })),
