@@ -6,8 +6,7 @@ import { unsupported, upstreamBadResponse } from '../../plugins/gateway-error.js
 import { isGlob } from '../../plugins/glob.js'
 import type { ChatCompletionRequest } from '../../schemas/openai/chat.js'
 import type { CallContext, Capabilities, NativeAnthropicMessages, ProviderAdapter } from '../contract.js'
-import { readSseEvents } from '../shared/sse-reader.js'
-import { releaseBody, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
+import { translateSse, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
 import { fromAnthropicError } from './errors.js'
 import { readAnthropicEvents } from './events.js'
 import { readAnthropicOptions } from './options.js'
@@ -61,21 +60,7 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
   /** Resolves once the upstream accepted the stream; the events end at message_stop. */
   async function openEvents(body: unknown, ctx: CallContext): Promise<AsyncGenerator<AnthropicStreamEvent>> {
     const call = await post(body, ctx, 'text/event-stream')
-    const upstreamBody = call.response.body
-    // destroyOnReturn false: stopping at message_stop must not destroy the body; releaseBody decides.
-    const sse = readSseEvents(upstreamBody.iterator({ destroyOnReturn: false }))
-    const events = readAnthropicEvents(sse, source(ctx))
-    return (async function* () {
-      let completed = false
-      try {
-        yield* events
-        completed = true
-      } catch (err) {
-        throw call.mapError(err)
-      } finally {
-        releaseBody(upstreamBody, completed)
-      }
-    })()
+    return translateSse(call, (sse) => readAnthropicEvents(sse, source(ctx)))
   }
 
   /**

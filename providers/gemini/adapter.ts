@@ -8,8 +8,7 @@ import { isGlob } from '../../plugins/glob.js'
 import type { ChatCompletionRequest } from '../../schemas/openai/chat.js'
 import type { EmbeddingsRequest } from '../../schemas/openai/embeddings.js'
 import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
-import { readSseEvents } from '../shared/sse-reader.js'
-import { releaseBody, UpstreamClient } from '../shared/upstream-client.js'
+import { translateSse, UpstreamClient } from '../shared/upstream-client.js'
 import {
   fromGeminiEmbeddings,
   readBatchEmbedContents,
@@ -85,25 +84,9 @@ export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
         ctx,
         'text/event-stream',
       )
-      const upstreamBody = call.response.body
-      // destroyOnReturn false: a client that stops reading must not leave the body half-read; releaseBody decides.
-      const events = readSseEvents(upstreamBody.iterator({ destroyOnReturn: false }))
-      const chunks = toChatChunks(events, {
-        ...source(ctx),
-        created: nowSeconds(),
-        fallbackId: newCompletionId(),
-      })
-      return (async function* () {
-        let completed = false
-        try {
-          yield* chunks
-          completed = true
-        } catch (err) {
-          throw call.mapError(err)
-        } finally {
-          releaseBody(upstreamBody, completed)
-        }
-      })()
+      return translateSse(call, (events) =>
+        toChatChunks(events, { ...source(ctx), created: nowSeconds(), fallbackId: newCompletionId() }),
+      )
     },
 
     async embeddings(request: EmbeddingsRequest, ctx: CallContext) {

@@ -6,8 +6,7 @@ import { isGlob } from '../../plugins/glob.js'
 import type { ChatCompletion, ChatCompletionRequest } from '../../schemas/openai/chat.js'
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../schemas/openai/embeddings.js'
 import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
-import { readSseEvents } from '../shared/sse-reader.js'
-import { releaseBody, UpstreamClient } from '../shared/upstream-client.js'
+import { translateSse, UpstreamClient } from '../shared/upstream-client.js'
 import { fromOpenAIError } from './errors.js'
 import { toOpenAIChatBody, toOpenAIEmbeddingsBody } from './request.js'
 import { fromOpenAIEvents } from './stream.js'
@@ -83,21 +82,9 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
         legacyMaxTokens: dialect.legacyMaxTokens,
       })
       const call = await post(dialect.chatPath(ctx.model), body, ctx, 'text/event-stream')
-      const upstreamBody = call.response.body
-      // destroyOnReturn false: stopping at [DONE] must not destroy the body; releaseBody decides.
-      const events = readSseEvents(upstreamBody.iterator({ destroyOnReturn: false }))
-      const chunks = fromOpenAIEvents(events, { provider: config.name, model: ctx.model, secrets })
-      return (async function* () {
-        let completed = false
-        try {
-          yield* chunks
-          completed = true
-        } catch (err) {
-          throw call.mapError(err)
-        } finally {
-          releaseBody(upstreamBody, completed)
-        }
-      })()
+      return translateSse(call, (events) =>
+        fromOpenAIEvents(events, { provider: config.name, model: ctx.model, secrets }),
+      )
     },
 
     async embeddings(request: EmbeddingsRequest, ctx: CallContext): Promise<EmbeddingsResponse> {

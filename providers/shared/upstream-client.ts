@@ -11,6 +11,7 @@ import {
   upstreamTimeout,
   upstreamUnreachable,
 } from '../../plugins/gateway-error.js'
+import { readSseEvents, type SseEvent } from './sse-reader.js'
 
 export interface UpstreamClientOptions {
   provider: string
@@ -163,6 +164,27 @@ export class UpstreamClient {
 
   close(): Promise<void> {
     return this.#pool.close()
+  }
+}
+
+/**
+ * The accepted call's server-sent events through a provider's `translate`. Read failures map like
+ * the call's own; at the end the body is drained (finished normally) or destroyed (anything else).
+ */
+export async function* translateSse<T>(
+  call: UpstreamCall,
+  translate: (events: AsyncIterable<SseEvent>) => AsyncIterable<T>,
+): AsyncGenerator<T> {
+  const body = call.response.body
+  let completed = false
+  try {
+    // destroyOnReturn false: stopping at the stream's end marker must not destroy the body.
+    yield* translate(readSseEvents(body.iterator({ destroyOnReturn: false })))
+    completed = true
+  } catch (err) {
+    throw call.mapError(err)
+  } finally {
+    releaseBody(body, completed)
   }
 }
 
