@@ -3,17 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { substituteEnv, substituteEnvInString } from '../config/env-substitute.js'
-import { ConfigError, defaultConfigPath, loadConfigFile, parseConfig } from '../config/load.js'
-
-function problemsOf(raw: unknown, env: Record<string, string> = {}): string[] {
-  try {
-    parseConfig(raw, env)
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems
-    throw err
-  }
-  throw new Error('config was accepted')
-}
+import { defaultConfigPath, loadConfigFile, parseConfig } from '../config/load.js'
+import { configProblems } from './helpers/app.js'
 
 describe('environment substitution', () => {
   it.each([
@@ -67,7 +58,7 @@ describe('parseConfig', () => {
   })
 
   it('names every bad path in one error', () => {
-    const problems = problemsOf({
+    const problems = configProblems({
       server: { port: 'eighty', prot: 1 },
       providers: {
         openai: { type: 'openai', base_url: 'not a url' },
@@ -87,7 +78,7 @@ describe('parseConfig', () => {
   })
 
   it('checks cross references once the shapes are right', () => {
-    const problems = problemsOf({
+    const problems = configProblems({
       providers: { m: { type: 'mock' }, p: { plugin: './x.js', type: 'mock' }, none: {} },
       models: [
         { name: 'a', targets: [{ provider: 'missing', model: 'x' }], fallbacks: ['ghost'] },
@@ -104,7 +95,7 @@ describe('parseConfig', () => {
   })
 
   it('refuses provider names that would break <provider>/<model> ids', () => {
-    expect(problemsOf({ providers: { 'a/b': { type: 'mock' } } }).join('\n')).toContain('providers.a/b')
+    expect(configProblems({ providers: { 'a/b': { type: 'mock' } } }).join('\n')).toContain('providers.a/b')
   })
 })
 

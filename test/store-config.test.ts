@@ -1,19 +1,10 @@
 // `store:` in the config file: memory by default, redis only with a url, closed like every section.
 import { describe, expect, it } from 'vitest'
-import { ConfigError, parseConfig } from '../config/load.js'
+import { parseConfig } from '../config/load.js'
+import { configProblems } from './helpers/app.js'
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's syntax for an environment variable
 const redisUrlRef = '${REDIS_URL}'
-
-function problemsOf(raw: unknown, env: Record<string, string> = {}): string[] {
-  try {
-    parseConfig(raw, env)
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems
-    throw err
-  }
-  throw new Error('config was accepted')
-}
 
 describe('store config', () => {
   it('defaults to the memory store with the anygate: prefix, allowing calls when Redis fails', () => {
@@ -34,10 +25,10 @@ describe('store config', () => {
   })
 
   it('requires a url for redis, also when the variable it names is unset', () => {
-    expect(problemsOf({ store: { type: 'redis' } })).toEqual([
+    expect(configProblems({ store: { type: 'redis' } })).toEqual([
       'store.url: required when store.type is redis (redis://host:6379)',
     ])
-    expect(problemsOf({ store: { type: 'redis', url: redisUrlRef } })).toEqual([
+    expect(configProblems({ store: { type: 'redis', url: redisUrlRef } })).toEqual([
       'store.url: required when store.type is redis (redis://host:6379)',
     ])
   })
@@ -47,7 +38,7 @@ describe('store config', () => {
   })
 
   it('names the path of each mistake', () => {
-    const problems = problemsOf({
+    const problems = configProblems({
       store: { type: 'postgres', url: 'http://127.0.0.1:6379', on_error: 'retry', ttl: 5 },
     })
     expect(problems).toEqual(

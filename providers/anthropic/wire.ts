@@ -1,16 +1,7 @@
 // Anthropic wire types. The Messages shapes are the ones the inbound /v1/messages route validates
 // (schemas/anthropic/messages.ts), reused here so both directions speak one definition.
 // Reference: https://platform.claude.com/docs/en/api/messages
-import type {
-  AnthropicContentBlock,
-  AnthropicMessage,
-  AnthropicMessageParam,
-  AnthropicMessagesRequest,
-  AnthropicStreamEvent,
-  AnthropicTool,
-  AnthropicToolChoice,
-  AnthropicUsage,
-} from '../../schemas/anthropic/messages.js'
+import type { AnthropicContentBlock, AnthropicUsage } from '../../schemas/anthropic/messages.js'
 
 export type {
   AnthropicContentBlock,
@@ -21,7 +12,7 @@ export type {
   AnthropicTool,
   AnthropicToolChoice,
   AnthropicUsage,
-}
+} from '../../schemas/anthropic/messages.js'
 
 export type AnthropicTextBlock = Extract<AnthropicContentBlock, { type: 'text' }>
 export type AnthropicImageBlock = Extract<AnthropicContentBlock, { type: 'image' }>

@@ -2,13 +2,24 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { buildApp } from '../../app.js'
-import { type LoadedConfig, parseConfig } from '../../config/load.js'
+import { ConfigError, type LoadedConfig, parseConfig } from '../../config/load.js'
 import { redactPaths } from '../../plugins/request-log.js'
 import { closeAfterTest } from './cleanup.js'
 
 /** A config object as the YAML file would hold it, validated like one (no environment). */
 export function testConfig(raw: Record<string, unknown>, env: Record<string, string> = {}): LoadedConfig {
   return parseConfig(raw, env, process.cwd())
+}
+
+/** The problems a config is refused with; fails the test when the config is accepted. */
+export function configProblems(raw: unknown, env: Record<string, string> = {}): string[] {
+  try {
+    parseConfig(raw, env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  throw new Error('config was accepted')
 }
 
 export const mockOnly = { providers: { mock: { type: 'mock' } }, models: [] }
