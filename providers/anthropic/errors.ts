@@ -1,8 +1,8 @@
 // Anthropic error bodies and stream error events -> gateway errors. Client mistakes keep their status
 // so OpenAI SDKs raise the class they would for OpenAI; provider failures become 502/503/504.
 // Error types and statuses: https://platform.claude.com/docs/en/api/errors
-import { GatewayError } from '../../plugins/gateway-error.js'
-import { gatewayStatusFor, parseErrorBody, scrub } from '../openai/errors.js'
+import type { GatewayError } from '../../plugins/gateway-error.js'
+import { gatewayStatusFor, parseErrorBody, upstreamFailure } from '../openai/errors.js'
 
 const errorsDoc = 'https://platform.claude.com/docs/en/api/errors#http-errors'
 
@@ -72,19 +72,18 @@ export function fromAnthropicError(input: AnthropicErrorInput): GatewayError {
     code = 'model_not_found'
     param = 'model'
   }
-  const headers: Record<string, string> = {}
-  if (input.retryAfter && (status === 429 || status === 503)) headers['retry-after'] = input.retryAfter
   const what = input.midStream
     ? `sent an error mid-stream (${upstreamType ?? 'unknown type'})`
     : `returned ${input.status}`
-  const message = scrub(`${input.provider} (model ${input.model}) ${what}: ${upstreamMessage}`, input.secrets)
-  const type =
-    status >= 500
-      ? row?.type === 'timeout_error'
-        ? 'timeout_error'
-        : 'upstream_error'
-      : (row?.type ?? 'invalid_request_error')
-  return new GatewayError(status, message, type, code, param, headers)
+  return upstreamFailure({
+    ...input,
+    status,
+    what,
+    upstreamMessage,
+    upstreamType: row?.type ?? 'invalid_request_error',
+    code,
+    param,
+  })
 }
 
 /** A stream `error` event: the status its type stands for, mapped like the same HTTP error. */

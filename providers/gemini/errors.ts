@@ -1,8 +1,8 @@
 // Gemini error bodies {error:{code,message,status,details}} -> gateway errors. Client mistakes keep
 // their status so OpenAI SDKs raise the class they would for OpenAI; Google's failures become
 // 502/503/504. Status values: https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
-import { GatewayError } from '../../plugins/gateway-error.js'
-import { gatewayStatusFor, scrub } from '../openai/errors.js'
+import type { GatewayError } from '../../plugins/gateway-error.js'
+import { gatewayStatusFor, upstreamFailure } from '../openai/errors.js'
 
 const errorCodesDoc = 'https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes'
 
@@ -115,18 +115,17 @@ export function fromGeminiError(input: GeminiErrorInput): GatewayError {
     code = 'context_length_exceeded'
     param = 'messages'
   }
-  const headers: Record<string, string> = {}
-  const retryAfter = input.retryAfter ?? retryDelaySeconds(error)
-  if (retryAfter && (status === 429 || status === 503)) headers['retry-after'] = retryAfter
   const what = input.midStream
     ? `sent an error mid-stream (${statusName ?? input.status})`
     : `returned ${input.status}${statusName ? ` ${statusName}` : ''}`
-  const message = scrub(`${input.provider} (model ${input.model}) ${what}: ${upstreamMessage}`, input.secrets)
-  const type =
-    status >= 500
-      ? row?.type === 'timeout_error'
-        ? 'timeout_error'
-        : 'upstream_error'
-      : (row?.type ?? 'invalid_request_error')
-  return new GatewayError(status, message, type, code, param, headers)
+  return upstreamFailure({
+    ...input,
+    status,
+    what,
+    upstreamMessage,
+    upstreamType: row?.type ?? 'invalid_request_error',
+    code,
+    param,
+    retryAfter: input.retryAfter ?? retryDelaySeconds(error),
+  })
 }

@@ -60,6 +60,37 @@ export interface UpstreamErrorInput {
   secrets: readonly string[]
 }
 
+/** What every provider's error mapping has decided; the rendering below is shared. */
+export interface UpstreamFailure {
+  /** The gateway's status (already through gatewayStatusFor). */
+  status: number
+  provider: string
+  model: string
+  /** e.g. "returned 429", "sent an error mid-stream (overloaded_error)". */
+  what: string
+  upstreamMessage: string
+  /** The provider's own type name for the failure, if it has one. */
+  upstreamType: string | null
+  code: string | null
+  param: string | null
+  retryAfter?: string
+  secrets: readonly string[]
+}
+
+/** One message format, one Retry-After rule and one type rule for every provider's failures. */
+export function upstreamFailure(f: UpstreamFailure): GatewayError {
+  const headers: Record<string, string> = {}
+  if (f.retryAfter && (f.status === 429 || f.status === 503)) headers['retry-after'] = f.retryAfter
+  const message = scrub(`${f.provider} (model ${f.model}) ${f.what}: ${f.upstreamMessage}`, f.secrets)
+  const type =
+    f.status >= 500
+      ? f.upstreamType === 'timeout_error'
+        ? 'timeout_error'
+        : 'upstream_error'
+      : (f.upstreamType ?? typeForStatus(f.status))
+  return new GatewayError(f.status, message, type, f.code, f.param, headers)
+}
+
 export function fromOpenAIError(input: UpstreamErrorInput): GatewayError {
   const parsed = parseErrorBody(input.body)
   const upstreamMessage = asString(parsed?.message) ?? (input.body.trim().slice(0, 300) || 'no error message')
@@ -68,12 +99,14 @@ export function fromOpenAIError(input: UpstreamErrorInput): GatewayError {
   if (status === 413 || /context (length|window)|maximum context/i.test(upstreamMessage)) {
     code = 'context_length_exceeded'
   }
-  const headers: Record<string, string> = {}
-  if (input.retryAfter && (status === 429 || status === 503)) headers['retry-after'] = input.retryAfter
-  const message = scrub(
-    `${input.provider} (model ${input.model}) returned ${input.status}: ${upstreamMessage}`,
-    input.secrets,
-  )
-  const type = status >= 500 ? 'upstream_error' : (asString(parsed?.type) ?? typeForStatus(status))
-  return new GatewayError(status, message, type, code, asString(parsed?.param), headers)
+  return upstreamFailure({
+    ...input,
+    status,
+    what: `returned ${input.status}`,
+    upstreamMessage,
+    // OpenAI's own types are kept for client errors; a 5xx is the upstream's failure, whatever it says.
+    upstreamType: status >= 500 ? null : asString(parsed?.type),
+    code,
+    param: asString(parsed?.param),
+  })
 }
