@@ -4,6 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { unauthorized } from './gateway-error.js'
+import { anonymousPrincipal, masterPrincipal } from './principal.js'
 
 export type AuthLevel = 'none' | 'api' | 'master'
 
@@ -27,7 +28,15 @@ export function presentedKey(request: FastifyRequest): string | undefined {
 
 export default fp(
   async (app, opts: { masterKey?: string }) => {
-    if (!opts.masterKey) return
+    app.decorateRequest('principal', null)
+    if (!opts.masterKey) {
+      // No auth configured: every caller is the same anonymous one (limits and spend still apply).
+      app.addHook('onRequest', (request, _reply, done) => {
+        if ((request.routeOptions.config.auth ?? 'none') !== 'none') request.principal = anonymousPrincipal
+        done()
+      })
+      return
+    }
     // Comparing fixed-length digests keeps the check constant-time whatever the key's length.
     const expected = digest(opts.masterKey)
     app.addHook('onRequest', async (request) => {
@@ -42,6 +51,7 @@ export default fp(
       if (!timingSafeEqual(digest(key), expected)) {
         throw unauthorized('Incorrect API key provided. Use the gateway key your operator gave you.')
       }
+      request.principal = masterPrincipal
     })
   },
   { name: 'anygate-auth', fastify: '5.x' },

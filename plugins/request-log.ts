@@ -3,18 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
-
-export interface GatewayContext {
-  model: string
-  provider: string
-  upstreamModel: string
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    gateway: GatewayContext | null
-  }
-}
+import './call-record.js'
 
 const safeRequestId = /^[A-Za-z0-9._:@/+=-]{1,128}$/
 
@@ -48,6 +37,7 @@ const infoEnabled = (level: string) => !quietLevels.has(level)
 export default fp(
   async (app) => {
     app.decorateRequest('gateway', null)
+    app.decorateRequest('streamTaps', null)
     // Callback-style hooks: these run on every request, and an async hook costs a promise each.
     app.addHook('onRequest', (request, reply, done) => {
       reply.header('x-request-id', request.id)

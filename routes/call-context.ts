@@ -1,6 +1,7 @@
 // What every inference route does around the router: wire the client's disconnect to an abort
-// signal before the first attempt, and report what served the request once one succeeded.
+// signal before the first attempt, and record what served the request once one succeeded.
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { StreamTap, TokenUsage } from '../plugins/call-record.js'
 import type { BaseCallContext, Routed } from '../plugins/router/router.js'
 
 export function openCall(request: FastifyRequest, reply: FastifyReply): BaseCallContext {
@@ -12,19 +13,56 @@ export function openCall(request: FastifyRequest, reply: FastifyReply): BaseCall
   return { signal: controller.signal, requestId: request.id, log: request.log, headers: request.headers }
 }
 
-export function markServed(request: FastifyRequest, reply: FastifyReply, routed: Routed<unknown>): void {
+export function markServed(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  routed: Routed<unknown>,
+  stream: boolean,
+): void {
   const { resolved } = routed
   request.gateway = {
     model: resolved.requested,
     provider: resolved.provider.name,
     upstreamModel: resolved.upstreamModel,
+    attempts: routed.attempts,
+    fallbackFrom: routed.fallbackFrom,
+    stream,
+    cache: request.gateway?.cache ?? 'BYPASS',
+    // A JSON answer is complete when the router returns it; a stream's first chunk is timed by its tap.
+    firstByteMs: stream ? undefined : reply.elapsedTime,
   }
   reply.headers({
     'x-anygate-provider': resolved.provider.name,
     'x-anygate-model': resolved.upstreamModel,
     'x-anygate-attempts': String(routed.attempts),
-    'x-anygate-cache': 'BYPASS',
+    'x-anygate-cache': request.gateway.cache,
   })
   if (routed.fallbackFrom)
     reply.header('x-anygate-fallback', `${routed.fallbackFrom} -> ${resolved.requested}`)
+}
+
+export function recordUsage(request: FastifyRequest, usage: TokenUsage): void {
+  if (request.gateway) request.gateway.usage = usage
+}
+
+/**
+ * The taps a stream encoder calls for each chunk: first-byte time and the end state for the call
+ * record, then whatever other plugins added (the cache records the chunks it will replay).
+ */
+export function streamTapsFor(request: FastifyRequest, reply: FastifyReply): StreamTap[] {
+  let first = true
+  const record: StreamTap = {
+    chunk() {
+      if (!first) return
+      first = false
+      if (request.gateway) request.gateway.firstByteMs = reply.elapsedTime
+    },
+    end(completed) {
+      const gateway = request.gateway
+      if (!gateway) return
+      gateway.lastByteMs = reply.elapsedTime
+      if (!completed) gateway.streamError ??= 'client_abort'
+    },
+  }
+  return request.streamTaps ? [record, ...request.streamTaps] : [record]
 }

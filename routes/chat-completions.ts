@@ -1,15 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { fromOpenAIUsage } from '../plugins/call-record.js'
 import { requiredCapabilities } from '../plugins/capabilities.js'
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
 import { errorReplies } from '../schemas/openai/errors.js'
-import { markServed, openCall } from './call-context.js'
+import { markServed, openCall, recordUsage, streamTapsFor } from './call-context.js'
 import { encodeChatSse, sendSse } from './sse.js'
 
 export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/chat/completions',
     {
-      config: { auth: 'api' },
+      config: { auth: 'api', inference: 'chat' },
       schema: {
         tags: ['OpenAI'],
         operationId: 'createChatCompletion',
@@ -40,9 +41,20 @@ export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
           streaming: true,
           call: (resolved, ctx) => resolved.provider.streamChat(body, ctx),
         })
-        markServed(request, reply, routed)
+        markServed(request, reply, routed, true)
         const includeUsage = body.stream_options?.include_usage === true
-        return sendSse(reply, encodeChatSse(routed.value, { includeUsage, log: request.log }))
+        return sendSse(
+          reply,
+          encodeChatSse(routed.value, {
+            includeUsage,
+            log: request.log,
+            taps: streamTapsFor(request, reply),
+            onUsage: (usage) => recordUsage(request, usage),
+            onError: (code) => {
+              if (request.gateway) request.gateway.streamError = code
+            },
+          }),
+        )
       }
       const routed = await app.router.route(base, {
         model: body.model,
@@ -50,7 +62,8 @@ export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         streaming: false,
         call: (resolved, ctx) => resolved.provider.chat(body, ctx),
       })
-      markServed(request, reply, routed)
+      markServed(request, reply, routed, false)
+      if (routed.value.usage) recordUsage(request, fromOpenAIUsage(routed.value.usage))
       return routed.value
     },
   )

@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { fromOpenAIUsage } from '../plugins/call-record.js'
 import { EmbeddingsRequest, EmbeddingsResponse } from '../schemas/openai/embeddings.js'
 import { errorReplies } from '../schemas/openai/errors.js'
-import { markServed, openCall } from './call-context.js'
+import { markServed, openCall, recordUsage } from './call-context.js'
 
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/embeddings',
     {
-      config: { auth: 'api' },
+      config: { auth: 'api', inference: 'embeddings' },
       schema: {
         tags: ['OpenAI'],
         operationId: 'createEmbedding',
@@ -23,7 +24,8 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         streaming: false,
         call: (resolved, ctx) => resolved.provider.embeddings(request.body, ctx),
       })
-      markServed(request, reply, routed)
+      markServed(request, reply, routed, false)
+      recordUsage(request, fromOpenAIUsage(routed.value.usage))
       return routed.value
     },
   )

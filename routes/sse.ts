@@ -1,6 +1,7 @@
 // Canonical chunks -> the OpenAI SSE wire format (`data: {json}\n\n` ... `data: [DONE]\n\n`).
 import { Readable } from 'node:stream'
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
+import { fromOpenAIUsage, type StreamTap, type TokenUsage } from '../plugins/call-record.js'
 import { ClientAbortError, GatewayError } from '../plugins/gateway-error.js'
 import { rawJsonOf } from '../providers/shared/raw-json.js'
 import type { ChatCompletionChunk } from '../schemas/openai/chat.js'
@@ -11,6 +12,20 @@ export interface SseOptions {
   /** The client asked for stream_options.include_usage; otherwise the usage-only chunk is dropped. */
   includeUsage: boolean
   log: FastifyBaseLogger
+  /** See every chunk, then the end state (routes/call-context.ts streamTapsFor). */
+  taps?: readonly StreamTap[]
+  onUsage?: (usage: TokenUsage) => void
+  /** The code of the error event a failed stream ended with. */
+  onError?: (code: string) => void
+}
+
+/** Calls every tap's end once, whichever way the stream ended. */
+export function endTaps(taps: readonly StreamTap[] | undefined, completed: boolean): void {
+  if (taps) for (const tap of taps) tap.end?.(completed)
+}
+
+export function tapChunk(taps: readonly StreamTap[] | undefined, chunk: unknown): void {
+  if (taps) for (const tap of taps) tap.chunk?.(chunk)
 }
 
 /**
@@ -21,13 +36,18 @@ export async function* encodeChatSse(
   chunks: AsyncIterable<ChatCompletionChunk>,
   options: SseOptions,
 ): AsyncGenerator<string> {
+  const { taps } = options
+  let completed = false
   try {
     for await (const chunk of chunks) {
+      tapChunk(taps, chunk)
+      if (chunk.usage) options.onUsage?.(fromOpenAIUsage(chunk.usage))
       // The usage-only chunk the gateway asked for on the client's behalf is not the client's.
       // (`usage: null` on the other chunks is left as the upstream wrote it: valid either way.)
       if (!options.includeUsage && chunk.choices.length === 0 && chunk.usage) continue
       yield `data: ${rawJsonOf(chunk) ?? JSON.stringify(chunk)}\n\n`
     }
+    completed = true
     yield done
   } catch (err) {
     if (err instanceof ClientAbortError) return
@@ -37,7 +57,10 @@ export async function* encodeChatSse(
         : new GatewayError(502, 'The upstream stream failed.', 'upstream_error', 'upstream_stream_error')
     if (!(err instanceof GatewayError)) options.log.error({ err }, 'stream failed')
     else options.log.warn({ status: error.statusCode, code: error.code }, error.message)
+    options.onError?.(error.code ?? 'upstream_stream_error')
     yield `data: ${JSON.stringify(error.toBody())}\n\n`
+  } finally {
+    endTaps(taps, completed)
   }
 }
 

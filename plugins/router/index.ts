@@ -6,6 +6,7 @@ import type { LoadedConfig } from '../../config/load.js'
 import { RedisBreakerStore } from '../store/redis-breaker-store.js'
 import { MemoryBreakerStore } from './breaker-store.js'
 import { CircuitBreaker } from './circuit-breaker.js'
+import { RouterObservers } from './events.js'
 import { indexFallbacks } from './fallback-chain.js'
 import { HealthChecks, probeTargets } from './health-checks.js'
 import { LatencyTracker } from './latency.js'
@@ -22,6 +23,8 @@ declare module 'fastify' {
       breaker: CircuitBreaker
       stats: TargetStatsRegistry
       targetIds: () => string[]
+      /** Subscribe to routing decisions, attempts, fallbacks and breaker transitions. */
+      observers: RouterObservers
       /** Served public models with no usable target, for GET /health/ready. */
       unavailableModels: () => Promise<string[]>
     }
@@ -43,12 +46,15 @@ export default fp(
     const store = redis
       ? new RedisBreakerStore({ client: redis, keyPrefix, onError, now, log: app.log })
       : new MemoryBreakerStore()
+    const observers = new RouterObservers()
     const breaker = new CircuitBreaker({
       settings: settings.circuit_breaker,
       store,
       now,
-      onTransition: (t) =>
-        app.log.warn({ target: t.targetId, from: t.from, to: t.to, reason: t.reason }, 'circuit breaker'),
+      onTransition: (t) => {
+        app.log.warn({ target: t.targetId, from: t.from, to: t.to, reason: t.reason }, 'circuit breaker')
+        observers.breaker(t)
+      },
     })
     const latency = new LatencyTracker({
       alpha: settings.latency_alpha,
@@ -65,6 +71,7 @@ export default fp(
       cursors: new RoundRobinCursors(),
       rng: opts.rng ?? Math.random,
       now,
+      observers,
     })
     const configured = opts.config.models.flatMap((m) => m.targets.map((t) => targetId(t.provider, t.model)))
     app.decorate('router', router)
@@ -72,6 +79,7 @@ export default fp(
     app.decorate('routerState', {
       breaker,
       stats,
+      observers,
       targetIds: () => [...new Set(configured)],
       unavailableModels: () => unavailableModels(served, (id) => breaker.isOpen(id)),
     })

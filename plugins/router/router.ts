@@ -11,6 +11,7 @@ import type { CircuitBreaker } from './circuit-breaker.js'
 import type { RoutingSettings } from './config-schema.js'
 import { filterEligible, orderCandidates, requestKind } from './eligibility.js'
 import { noUsableTarget } from './errors.js'
+import type { RouterObservers } from './events.js'
 import { type FallbackIndex, type FallbackKind, fallbackChain, fallbackKinds } from './fallback-chain.js'
 import type { Rng } from './random.js'
 import { classifyFailure, decideNextStep } from './retry-policy.js'
@@ -46,6 +47,7 @@ export interface RouterDeps {
   cursors: RoundRobinCursors
   rng: Rng
   now: () => number
+  observers: RouterObservers
 }
 
 const toRouteTarget = ({ config }: GroupTarget): RouteTarget => ({
@@ -101,6 +103,12 @@ export class Router {
         { from: current, to: outcome.fallback, reason: outcome.kind },
         'falling back to another model',
       )
+      this.deps.observers.fallback({
+        requestId: base.requestId,
+        from: current,
+        to: outcome.fallback,
+        kind: outcome.kind,
+      })
       fallbackFrom ??= request.model
       current = outcome.fallback
     }
@@ -117,7 +125,7 @@ export class Router {
     | { value: T; resolved: ResolvedModel; attempts: number }
     | { fallback: string; kind: FallbackKind; attempts: number }
   > {
-    const { catalog, settings, breaker, stats, now } = this.deps
+    const { catalog, settings, breaker, stats, now, observers } = this.deps
     const group = catalog.resolveGroup(model)
     const { targets, byId } = this.#routeTargetsOf(group)
     const open = new Set(
@@ -134,6 +142,15 @@ export class Router {
     })
     const strategy = group.publicModel?.strategy ?? settings.strategy
     const order = orderCandidates(strategy, eligibility, this.#strategyContext(model))
+    if (observers.wantsDecisions) {
+      observers.decision({
+        requestId: base.requestId,
+        model,
+        strategy,
+        order: order.map((t) => t.id),
+        skipped: eligibility.skipped.map((s) => ({ target: s.target.id, reason: s.reason })),
+      })
+    }
     // Building the decision record costs more than the routing itself: only when debug is on.
     if (debugEnabled(base.log.level)) {
       base.log.debug(
@@ -189,6 +206,28 @@ export class Router {
       const remaining = deadline - started
       const limitMs = Math.min(target.timeout_ms ?? remaining, remaining)
       const timer = startAttemptTimer(base.signal, limitMs)
+      const attemptNo = attempts
+      if (observers.wantsAttempts)
+        observers.attemptStart({ requestId: base.requestId, model, target, attempt: attemptNo })
+      const ended = (
+        outcome: 'success' | 'failure' | 'client_abort',
+        status: number | null = null,
+        reason: string | null = null,
+        next: 'retry' | 'fallback' | 'give-up' | null = null,
+      ) => {
+        if (!observers.wantsAttempts) return
+        observers.attemptEnd({
+          requestId: base.requestId,
+          model,
+          target,
+          attempt: attemptNo,
+          outcome,
+          status,
+          reason,
+          next,
+          durationMs: now() - started,
+        })
+      }
       try {
         const ctx = { ...base, signal: timer.signal, model: resolved.upstreamModel }
         const value = await request.call(resolved, ctx)
@@ -197,6 +236,7 @@ export class Router {
           release()
           stats.recordFirstByte(target.id, now() - started)
           await breaker.record(admission.permit, 'success')
+          ended('success')
           return { value, resolved, attempts }
         }
         const iterator = (value as AsyncIterable<unknown>)[Symbol.asyncIterator]()
@@ -208,6 +248,7 @@ export class Router {
         timer.stop()
         stats.recordFirstByte(target.id, now() - started)
         await breaker.record(admission.permit, 'success')
+        ended('success')
         // In flight until the stream ends, whichever way it ends. A stream destroyed before its first
         // read never runs resumeStream's finally (return() on an unstarted generator skips it), which
         // is what Fastify does when the client left first: so the client's abort releases too.
@@ -219,6 +260,7 @@ export class Router {
         release()
         if (base.signal.aborted || (caught instanceof ClientAbortError && !timer.timedOut)) {
           await breaker.record(admission.permit, 'neutral')
+          ended('client_abort')
           throw caught instanceof ClientAbortError ? caught : new ClientAbortError()
         }
         // The adapter saw its signal abort and reported a client abort; it was our deadline.
@@ -248,6 +290,12 @@ export class Router {
           rng: this.deps.rng,
         })
         base.log.debug({ target: target.id, status: classification.status, step }, 'attempt failed')
+        ended(
+          'failure',
+          classification.status,
+          classification.reason,
+          step.action === 'give-up' ? 'give-up' : step.action === 'fallback' ? 'fallback' : 'retry',
+        )
         if (step.action === 'give-up') throw err
         if (step.action === 'fallback') return { fallback: step.model, kind: step.kind, attempts }
         if (step.delayMs > 0) {

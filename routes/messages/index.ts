@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { fromAnthropicUsage } from '../../plugins/call-record.js'
 import type { CapabilityName } from '../../plugins/capabilities.js'
 import type { ResolvedModel } from '../../plugins/model-catalog.js'
 import {
@@ -12,7 +13,7 @@ import {
   AnthropicMessagesRequest,
   type AnthropicStreamEvent,
 } from '../../schemas/anthropic/messages.js'
-import { markServed, openCall } from '../call-context.js'
+import { markServed, openCall, recordUsage, streamTapsFor } from '../call-context.js'
 import { sendSse } from '../sse.js'
 import { CountTokensRequest, CountTokensResponse, estimateInputTokens } from './count-tokens.js'
 import { toAnthropicMessage } from './from-canonical.js'
@@ -81,7 +82,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/messages',
     {
-      config: { auth: 'api', errorFormat: 'anthropic' },
+      config: { auth: 'api', errorFormat: 'anthropic', inference: 'messages' },
       schema: {
         tags: ['Anthropic'],
         operationId: 'createMessage',
@@ -130,9 +131,18 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
             return toAnthropicEvents(chunks, { model: resolved.upstreamModel })
           },
         })
-        markServed(request, reply, routed)
+        markServed(request, reply, routed, true)
         noteIgnored(request, reply, routed.resolved, body)
-        return sendSse(reply, encodeAnthropicSse(routed.value, request.log))
+        return sendSse(
+          reply,
+          encodeAnthropicSse(routed.value, request.log, {
+            taps: streamTapsFor(request, reply),
+            onUsage: (usage) => recordUsage(request, usage),
+            onError: (code) => {
+              if (request.gateway) request.gateway.streamError = code
+            },
+          }),
+        )
       }
       const routed = await app.router.route(base, {
         model: body.model,
@@ -147,8 +157,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           )
         },
       })
-      markServed(request, reply, routed)
+      markServed(request, reply, routed, false)
       noteIgnored(request, reply, routed.resolved, body)
+      recordUsage(request, fromAnthropicUsage(routed.value.usage))
       return routed.value
     },
   )

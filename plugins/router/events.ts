@@ -1,0 +1,86 @@
+// What the router tells the rest of the gateway about its work: metrics count it, tracing turns it
+// into spans. Observers are called synchronously on the request path, so they must be cheap and must
+// not throw; the router builds an event only when some observer wants that kind.
+import type { BreakerTransition } from './circuit-breaker.js'
+import type { StrategyName } from './config-schema.js'
+import type { SkipReason } from './eligibility.js'
+import type { FallbackKind } from './fallback-chain.js'
+import type { RouteTarget } from './types.js'
+
+export interface RoutingDecisionEvent {
+  /** The request's id (request.id), to tie the event to the request, e.g. as a child span. */
+  requestId: string
+  /** The public model (or `<provider>/<model>`) being routed. */
+  model: string
+  strategy: StrategyName
+  /** Target ids in the order they will be tried; empty when none is usable. */
+  order: readonly string[]
+  skipped: ReadonlyArray<{ target: string; reason: SkipReason }>
+}
+
+export interface AttemptStartEvent {
+  requestId: string
+  model: string
+  target: RouteTarget
+  /** 1 for the first attempt of the request, counting across fallbacks. */
+  attempt: number
+}
+
+export interface AttemptEndEvent extends AttemptStartEvent {
+  outcome: 'success' | 'failure' | 'client_abort'
+  /** The gateway status the failure maps to, or null (success, network error without status). */
+  status: number | null
+  /** Stable reason for failures, from retry-policy's classification: 'status_503', 'code_upstream_timeout'. */
+  reason: string | null
+  /** What the router does next after a failure. */
+  next: 'retry' | 'fallback' | 'give-up' | null
+  durationMs: number
+}
+
+export interface FallbackEvent {
+  requestId: string
+  from: string
+  to: string
+  kind: FallbackKind
+}
+
+export interface RouterObserver {
+  decision?(event: RoutingDecisionEvent): void
+  attemptStart?(event: AttemptStartEvent): void
+  attemptEnd?(event: AttemptEndEvent): void
+  fallback?(event: FallbackEvent): void
+  breaker?(event: BreakerTransition): void
+}
+
+/** The observers of one router; add() is how plugins registered after the router subscribe. */
+export class RouterObservers {
+  readonly #all: RouterObserver[] = []
+  wantsDecisions = false
+  wantsAttempts = false
+
+  add(observer: RouterObserver): void {
+    this.#all.push(observer)
+    this.wantsDecisions ||= observer.decision !== undefined
+    this.wantsAttempts ||= observer.attemptStart !== undefined || observer.attemptEnd !== undefined
+  }
+
+  decision(event: RoutingDecisionEvent): void {
+    for (const o of this.#all) o.decision?.(event)
+  }
+
+  attemptStart(event: AttemptStartEvent): void {
+    for (const o of this.#all) o.attemptStart?.(event)
+  }
+
+  attemptEnd(event: AttemptEndEvent): void {
+    for (const o of this.#all) o.attemptEnd?.(event)
+  }
+
+  fallback(event: FallbackEvent): void {
+    for (const o of this.#all) o.fallback?.(event)
+  }
+
+  breaker(event: BreakerTransition): void {
+    for (const o of this.#all) o.breaker?.(event)
+  }
+}
