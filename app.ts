@@ -72,6 +72,7 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   // Every body this API takes is JSON; a text/plain body is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain')
 
+  // (tracing: registered first so its server span wraps every other hook)
   await app.register(errorHandler, { bodyLimit: config.server.body_limit_bytes })
   await app.register(requestLog)
   await app.register(lifecyclePlugin)
@@ -90,6 +91,12 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   }
   await app.register(storePlugin, { settings: config.store }) // shared state: breakers, later keys and limits
   await app.register(authPlugin, { masterKey: config.auth.master_key })
+  // The per-call pipeline, in hook order (each plugin acts on routes with config.inference):
+  // (limits: model access, request rate and max_parallel)
+  // (cache: a hit answers here and skips everything below)
+  // (spend: pricing, budget reservation before the call, spend record after it)
+  // (token limits: TPM reservation before the call, settled with the reported usage)
+  // (metrics: registered after spend so costs are known when it counts)
   await app.register(docsPlugin)
   await app.register(providerRegistry)
   for (const provider of config.providers) {
@@ -103,5 +110,6 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   await app.register(embeddingRoutes, { prefix: '/v1' })
   await app.register(messageRoutes, { prefix: '/v1' })
   await app.register(modelRoutes, { prefix: '/v1' })
+  // (admin routes: keys, spend, cache, under /admin with the master key)
   return app
 }
