@@ -122,6 +122,12 @@ export type HealthCheckSettings = Static<typeof HealthCheckSettings>
 export const targetRoutingFields = {
   priority: Type.Optional(Type.Integer({ minimum: 0, description: 'priority strategy: lower goes first' })),
   max_concurrency: Type.Optional(Type.Integer({ minimum: 1, description: 'in-flight calls at most' })),
+  max_rpm: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description: 'calls started per minute at most (sliding window; shared by replicas on a Redis store)',
+    }),
+  ),
   timeout_ms: Type.Optional(
     Type.Integer({ minimum: 1, description: 'per-attempt deadline for this target' }),
   ),

@@ -7,7 +7,7 @@ import type { StrategyName } from './config-schema.js'
 import { orderTargets, type StrategyContext } from './strategies.js'
 import type { RouteTarget } from './types.js'
 
-export type SkipReason = 'capability_missing' | 'circuit_open' | 'max_concurrency'
+export type SkipReason = 'capability_missing' | 'circuit_open' | 'max_concurrency' | 'max_rpm'
 
 export interface SkippedTarget {
   target: RouteTarget

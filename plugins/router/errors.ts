@@ -6,6 +6,7 @@ const reasonWords: Record<SkipReason, string> = {
   capability_missing: 'lacking a capability',
   circuit_open: 'circuit open',
   max_concurrency: 'at max_concurrency',
+  max_rpm: 'at max_rpm',
 }
 
 /**
@@ -27,10 +28,23 @@ export function noUsableTarget(
       'unsupported_capability',
     )
   }
+  const seconds = retryAfterMs !== undefined && retryAfterMs > 0 ? Math.ceil(retryAfterMs / 1000) : undefined
+  // Every target at its max_rpm: the gateway is pacing calls for the provider accounts, which is a
+  // rate limit to the client (429: the OpenAI SDKs back off and retry it), not an outage.
+  if (skipped.length > 0 && skipped.every((s) => s.reason === 'max_rpm')) {
+    return new GatewayError(
+      429,
+      `Every target of the model \`${model}\` is at its max_rpm; ` +
+        (seconds !== undefined ? `retry in ${seconds} s.` : 'retry shortly.'),
+      'rate_limit_error',
+      'target_rate_limited',
+      'model',
+      seconds !== undefined ? { 'retry-after': String(seconds) } : {},
+    )
+  }
   const counts = new Map<SkipReason, number>()
   for (const { reason } of skipped) counts.set(reason, (counts.get(reason) ?? 0) + 1)
   const why = [...counts].map(([reason, n]) => `${n} ${reasonWords[reason]}`).join(', ')
-  const seconds = retryAfterMs !== undefined && retryAfterMs > 0 ? Math.ceil(retryAfterMs / 1000) : undefined
   return new GatewayError(
     503,
     `Every target of the model \`${model}\` is unavailable (${why}); ` +

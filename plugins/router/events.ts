@@ -37,6 +37,14 @@ export interface AttemptEndEvent extends AttemptStartEvent {
   durationMs: number
 }
 
+/** A target refused when its turn came (max_rpm reached, or its breaker opened meanwhile). */
+export interface SkipEvent {
+  requestId: string
+  model: string
+  target: string
+  reason: SkipReason
+}
+
 export interface FallbackEvent {
   requestId: string
   from: string
@@ -49,6 +57,8 @@ export interface RouterObserver {
   attemptStart?(event: AttemptStartEvent): void
   attemptEnd?(event: AttemptEndEvent): void
   fallback?(event: FallbackEvent): void
+  /** Skips at a target's turn; skips known before the order was made are in decision(). */
+  skip?(event: SkipEvent): void
   breaker?(event: BreakerTransition): void
 }
 
@@ -60,7 +70,7 @@ export class RouterObservers {
 
   add(observer: RouterObserver): void {
     this.#all.push(observer)
-    this.wantsDecisions ||= observer.decision !== undefined
+    this.wantsDecisions ||= observer.decision !== undefined || observer.skip !== undefined
     this.wantsAttempts ||= observer.attemptStart !== undefined || observer.attemptEnd !== undefined
   }
 
@@ -74,6 +84,10 @@ export class RouterObservers {
 
   attemptEnd(event: AttemptEndEvent): void {
     for (const o of this.#all) o.attemptEnd?.(event)
+  }
+
+  skip(event: SkipEvent): void {
+    for (const o of this.#all) o.skip?.(event)
   }
 
   fallback(event: FallbackEvent): void {

@@ -13,6 +13,7 @@ import { LatencyTracker } from './latency.js'
 import { servedModels, unavailableModels } from './readiness.js'
 import { Router } from './router.js'
 import { RoundRobinCursors } from './strategies.js'
+import { MemoryTargetRpmWindow, RedisTargetRpmWindow } from './target-rpm.js'
 import { TargetStatsRegistry } from './target-stats.js'
 import { targetId } from './types.js'
 
@@ -72,6 +73,9 @@ export default fp(
       rng: opts.rng ?? Math.random,
       now,
       observers,
+      rpm: redis
+        ? new RedisTargetRpmWindow({ client: redis, keyPrefix, onError, now, log: app.log })
+        : new MemoryTargetRpmWindow(now),
     })
     const configured = opts.config.models.flatMap((m) => m.targets.map((t) => targetId(t.provider, t.model)))
     app.decorate('router', router)

@@ -4,18 +4,20 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CallContext } from '../../providers/contract.js'
 import { type CapabilityName, unsupportedCapability } from '../capabilities.js'
-import { ClientAbortError, type GatewayError } from '../gateway-error.js'
+import { ClientAbortError, GatewayError } from '../gateway-error.js'
 import type { GroupTarget, ModelCatalog, ModelGroup, ResolvedModel } from '../model-catalog.js'
 import { attemptTimedOut, startAttemptTimer } from './attempt-timer.js'
+import type { BreakerPermit } from './breaker-state.js'
 import type { CircuitBreaker } from './circuit-breaker.js'
 import type { RoutingSettings } from './config-schema.js'
-import { filterEligible, orderCandidates, requestKind } from './eligibility.js'
+import { filterEligible, orderCandidates, requestKind, type SkippedTarget } from './eligibility.js'
 import { noUsableTarget } from './errors.js'
 import type { RouterObservers } from './events.js'
 import { type FallbackIndex, type FallbackKind, fallbackChain, fallbackKinds } from './fallback-chain.js'
 import type { Rng } from './random.js'
 import { classifyFailure, decideNextStep } from './retry-policy.js'
 import type { RoundRobinCursors } from './strategies.js'
+import type { TargetRpmWindow } from './target-rpm.js'
 import type { TargetStatsRegistry } from './target-stats.js'
 import { type RouteTarget, targetId } from './types.js'
 
@@ -48,6 +50,7 @@ export interface RouterDeps {
   rng: Rng
   now: () => number
   observers: RouterObservers
+  rpm: TargetRpmWindow
 }
 
 const toRouteTarget = ({ config }: GroupTarget): RouteTarget => ({
@@ -57,10 +60,33 @@ const toRouteTarget = ({ config }: GroupTarget): RouteTarget => ({
   weight: config.weight,
   priority: config.priority,
   max_concurrency: config.max_concurrency,
+  max_rpm: config.max_rpm,
   timeout_ms: config.timeout_ms,
   prefer_for: config.prefer_for,
   price: config.price,
 })
+
+/** How far a request got, kept across fallbacks for the answer's x-anygate-* headers. */
+interface RouteProgress {
+  attempts: number
+  /** The last target an attempt went to. */
+  last?: RouteTarget
+}
+
+/**
+ * The same x-anygate-* headers a success carries, on the error: which upstream answered the error
+ * and after how many attempts is what an operator needs first when reading a failed call.
+ */
+function withRoutingHeaders(err: unknown, progress: RouteProgress, fallback?: string): unknown {
+  if (!(err instanceof GatewayError)) return err
+  err.headers['x-anygate-attempts'] = String(progress.attempts)
+  if (progress.last) {
+    err.headers['x-anygate-provider'] = progress.last.provider
+    err.headers['x-anygate-model'] = progress.last.model
+  }
+  if (fallback) err.headers['x-anygate-fallback'] = fallback
+  return err
+}
 
 const debugEnabled = (level: string) => level === 'debug' || level === 'trace'
 
@@ -91,14 +117,18 @@ export class Router {
     const { settings, now } = this.deps
     const deadline = now() + settings.timeout_ms
     const triedModels = new Set<string>()
-    let attempts = 0
+    const progress: RouteProgress = { attempts: 0 }
     let fallbackFrom: string | undefined
     let current = request.model
     for (;;) {
       triedModels.add(current)
-      const outcome = await this.#tryGroup(base, request, current, deadline, triedModels, attempts)
-      attempts = outcome.attempts
-      if ('value' in outcome) return { ...outcome, attempts, fallbackFrom }
+      let outcome: Awaited<ReturnType<typeof this.tryGroup<T>>>
+      try {
+        outcome = await this.tryGroup(base, request, current, deadline, triedModels, progress)
+      } catch (err) {
+        throw withRoutingHeaders(err, progress, fallbackFrom && `${fallbackFrom} -> ${current}`)
+      }
+      if ('value' in outcome) return { ...outcome, attempts: progress.attempts, fallbackFrom }
       base.log.info(
         { from: current, to: outcome.fallback, reason: outcome.kind },
         'falling back to another model',
@@ -114,17 +144,14 @@ export class Router {
     }
   }
 
-  async #tryGroup<T>(
+  private async tryGroup<T>(
     base: BaseCallContext,
     request: RouteRequest<T>,
     model: string,
     deadline: number,
     triedModels: ReadonlySet<string>,
-    attemptsSoFar: number,
-  ): Promise<
-    | { value: T; resolved: ResolvedModel; attempts: number }
-    | { fallback: string; kind: FallbackKind; attempts: number }
-  > {
+    progress: RouteProgress,
+  ): Promise<{ value: T; resolved: ResolvedModel } | { fallback: string; kind: FallbackKind }> {
     const { catalog, settings, breaker, stats, now, observers } = this.deps
     const group = catalog.resolveGroup(model)
     const { targets, byId } = this.#routeTargetsOf(group)
@@ -169,8 +196,7 @@ export class Router {
     }
     const fallbacks = this.#untriedFallbacks(group, triedModels)
     if (order.length === 0) {
-      if (fallbacks.general[0])
-        return { fallback: fallbacks.general[0], kind: 'general', attempts: attemptsSoFar }
+      if (fallbacks.general[0]) return { fallback: fallbacks.general[0], kind: 'general' }
       const waits = await Promise.all(
         eligibility.skipped
           .filter((s) => s.reason === 'circuit_open')
@@ -179,34 +205,46 @@ export class Router {
       throw this.#noTarget(group, eligibility.skipped, waits.length > 0 ? Math.min(...waits) : undefined)
     }
 
-    let attempts = attemptsSoFar
     let attemptsInGroup = 0
     let index = 0
     let lastError: unknown
     const tried = new Set<string>()
+    // Targets refused at admission (no attempt spent), for the error when nothing is left.
+    const refused: SkippedTarget[] = []
+    let soonestRetryMs: number | undefined
     for (;;) {
       const target = order[index]!
       tried.add(target.id)
-      const admission = await breaker.tryAcquire(target.id)
+      // The rate window first: a half-open breaker's one trial must not be taken and then wasted.
+      const admission = await this.#admit(target)
       if (!admission.admitted) {
-        // Opened (or half-open with its trial out) since the order was made: next one, no attempt spent.
+        refused.push({ target, reason: admission.reason })
+        soonestRetryMs = Math.min(
+          soonestRetryMs ?? Number.POSITIVE_INFINITY,
+          admission.retryAfterMs ?? Number.POSITIVE_INFINITY,
+        )
+        if (observers.wantsDecisions) {
+          observers.skip({ requestId: base.requestId, model, target: target.id, reason: admission.reason })
+        }
         const next = order.findIndex((t) => !tried.has(t.id))
         if (next >= 0) {
           index = next
           continue
         }
-        if (fallbacks.general[0]) return { fallback: fallbacks.general[0], kind: 'general', attempts }
-        throw lastError ?? this.#noTarget(group, [{ target, reason: 'circuit_open' }], admission.retryAfterMs)
+        if (fallbacks.general[0]) return { fallback: fallbacks.general[0], kind: 'general' }
+        const wait = Number.isFinite(soonestRetryMs) ? soonestRetryMs : undefined
+        throw lastError ?? this.#noTarget(group, refused, wait)
       }
       const { resolved } = byId.get(target.id)!
       const release = stats.begin(target.id)
-      attempts++
+      progress.attempts++
+      progress.last = target
       attemptsInGroup++
       const started = now()
       const remaining = deadline - started
       const limitMs = Math.min(target.timeout_ms ?? remaining, remaining)
       const timer = startAttemptTimer(base.signal, limitMs)
-      const attemptNo = attempts
+      const attemptNo = progress.attempts
       if (observers.wantsAttempts)
         observers.attemptStart({ requestId: base.requestId, model, target, attempt: attemptNo })
       const ended = (
@@ -237,7 +275,7 @@ export class Router {
           stats.recordFirstByte(target.id, now() - started)
           await breaker.record(admission.permit, 'success')
           ended('success')
-          return { value, resolved, attempts }
+          return { value, resolved }
         }
         const iterator = (value as AsyncIterable<unknown>)[Symbol.asyncIterator]()
         const first = await iterator.next().catch(async (err) => {
@@ -254,7 +292,7 @@ export class Router {
         // is what Fastify does when the client left first: so the client's abort releases too.
         if (base.signal.aborted) release()
         else base.signal.addEventListener('abort', release, { once: true })
-        return { value: resumeStream(first, iterator, release) as T, resolved, attempts }
+        return { value: resumeStream(first, iterator, release) as T, resolved }
       } catch (caught) {
         timer.stop()
         release()
@@ -297,7 +335,7 @@ export class Router {
           step.action === 'give-up' ? 'give-up' : step.action === 'fallback' ? 'fallback' : 'retry',
         )
         if (step.action === 'give-up') throw err
-        if (step.action === 'fallback') return { fallback: step.model, kind: step.kind, attempts }
+        if (step.action === 'fallback') return { fallback: step.model, kind: step.kind }
         if (step.delayMs > 0) {
           await sleep(step.delayMs, undefined, { signal: base.signal }).catch(() => {
             throw new ClientAbortError()
@@ -306,6 +344,24 @@ export class Router {
         if (step.target === 'next-target') index = order.indexOf(untried[0]!)
       }
     }
+  }
+
+  /** May this request call the target now: within its max_rpm, and through its circuit breaker. */
+  async #admit(
+    target: RouteTarget,
+  ): Promise<
+    | { admitted: true; permit: BreakerPermit }
+    | { admitted: false; reason: 'max_rpm' | 'circuit_open'; retryAfterMs?: number }
+  > {
+    if (target.max_rpm !== undefined) {
+      const slot = await this.deps.rpm.tryTake(target.id, target.max_rpm)
+      if (!slot.admitted) return { admitted: false, reason: 'max_rpm', retryAfterMs: slot.retryAfterMs }
+    }
+    // Opened (or half-open with its trial out) since the order was made.
+    const admission = await this.deps.breaker.tryAcquire(target.id)
+    if (!admission.admitted)
+      return { admitted: false, reason: 'circuit_open', retryAfterMs: admission.retryAfterMs }
+    return { admitted: true, permit: admission.permit }
   }
 
   // Public model groups are resolved once by the catalog; their route targets are derived once too.

@@ -14,6 +14,8 @@ export interface RouteTarget {
   /** For `priority`: lower goes first; a target without one comes after every numbered one. */
   priority?: number
   max_concurrency?: number
+  /** Calls started per minute at most, shared by replicas on a Redis store. */
+  max_rpm?: number
   /** Per-attempt deadline; the request's overall deadline still caps it. */
   timeout_ms?: number
   /** Request kinds this target is preferred for; today only 'text'. */
