@@ -18,6 +18,12 @@ export interface CallContext {
   log: FastifyBaseLogger
   /** The client's request headers, for test controls such as the mock's x-mock-*. Never forward them. */
   headers: Readonly<Record<string, string | string[] | undefined>>
+  /**
+   * The client's own key for the upstream (x-anygate-provider-key). An adapter whose config has
+   * allow_client_key sends it instead of its api_key; any other refuses the call with a 400. It is
+   * for this call only: never store, log or echo it (scrub it from upstream error messages).
+   */
+  clientKey?: string
 }
 
 export interface Capabilities {

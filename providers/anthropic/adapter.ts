@@ -6,6 +6,7 @@ import { unsupported, upstreamBadResponse } from '../../plugins/gateway-error.js
 import { isGlob } from '../../plugins/glob.js'
 import type { ChatCompletionRequest } from '../../schemas/openai/chat.js'
 import type { CallContext, Capabilities, NativeAnthropicMessages, ProviderAdapter } from '../contract.js'
+import { clientKeyPolicy } from '../shared/client-key.js'
 import { translateSse, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
 import { fromAnthropicError } from './errors.js'
 import { readAnthropicEvents } from './events.js'
@@ -40,13 +41,22 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
     maxConnections: config.max_connections,
     headers: { ...config.headers, ...auth },
   })
-  const secrets = config.api_key ? [config.api_key] : []
+  const clientKey = clientKeyPolicy(config, (key) => ({ 'x-api-key': key }))
   const listed = config.models.filter((m) => !isGlob(m))
-  const source = (ctx: CallContext) => ({ provider: config.name, model: ctx.model, secrets })
+  const source = (ctx: CallContext) => ({
+    provider: config.name,
+    model: ctx.model,
+    secrets: clientKey.secretsFor(ctx),
+  })
 
   const post = (body: unknown, ctx: CallContext, accept: 'application/json' | 'text/event-stream') =>
-    client.post(messagesPath, JSON.stringify(body), ctx.signal, accept, (refusal) =>
-      fromAnthropicError({ ...source(ctx), ...refusal }),
+    client.post(
+      messagesPath,
+      JSON.stringify(body),
+      ctx.signal,
+      accept,
+      (refusal) => fromAnthropicError({ ...source(ctx), ...refusal }),
+      clientKey.headersFor(ctx),
     )
 
   async function readMessage(call: UpstreamCall): Promise<AnthropicMessage> {

@@ -8,6 +8,7 @@ import { isGlob } from '../../plugins/glob.js'
 import type { ChatCompletionRequest } from '../../schemas/openai/chat.js'
 import type { EmbeddingsRequest } from '../../schemas/openai/embeddings.js'
 import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
+import { clientKeyPolicy } from '../shared/client-key.js'
 import { translateSse, UpstreamClient } from '../shared/upstream-client.js'
 import {
   fromGeminiEmbeddings,
@@ -37,9 +38,13 @@ export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
     maxConnections: config.max_connections,
     headers: { ...config.headers, ...(config.api_key ? { 'x-goog-api-key': config.api_key } : {}) },
   })
-  const secrets = config.api_key ? [config.api_key] : []
+  const clientKey = clientKeyPolicy(config, (key) => ({ 'x-goog-api-key': key }))
   const listed = config.models.filter((m) => !isGlob(m))
-  const source = (ctx: CallContext) => ({ provider: config.name, model: ctx.model, secrets })
+  const source = (ctx: CallContext) => ({
+    provider: config.name,
+    model: ctx.model,
+    secrets: clientKey.secretsFor(ctx),
+  })
 
   const post = (
     path: string,
@@ -47,8 +52,13 @@ export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
     ctx: CallContext,
     accept: 'application/json' | 'text/event-stream',
   ) =>
-    client.post(path, JSON.stringify(body), ctx.signal, accept, (refusal) =>
-      fromGeminiError({ ...source(ctx), ...refusal }),
+    client.post(
+      path,
+      JSON.stringify(body),
+      ctx.signal,
+      accept,
+      (refusal) => fromGeminiError({ ...source(ctx), ...refusal }),
+      clientKey.headersFor(ctx),
     )
 
   const postJson = async <T>(path: string, body: unknown, ctx: CallContext): Promise<T> =>

@@ -6,6 +6,7 @@ import { isGlob } from '../../plugins/glob.js'
 import type { ChatCompletion, ChatCompletionRequest } from '../../schemas/openai/chat.js'
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../schemas/openai/embeddings.js'
 import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
+import { clientKeyPolicy } from '../shared/client-key.js'
 import { translateSse, UpstreamClient } from '../shared/upstream-client.js'
 import { fromOpenAIError } from './errors.js'
 import { toOpenAIChatBody, toOpenAIEmbeddingsBody } from './request.js'
@@ -38,7 +39,7 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
     maxConnections: config.max_connections,
     headers: { ...config.headers, ...dialect.authHeaders(config.api_key) },
   })
-  const secrets = config.api_key ? [config.api_key] : []
+  const clientKey = clientKeyPolicy(config, dialect.authHeaders)
   const streamUsage = config.options.stream_usage !== false
   const listed = config.models.filter((m) => !isGlob(m))
 
@@ -48,8 +49,19 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
     ctx: CallContext,
     accept: 'application/json' | 'text/event-stream',
   ) =>
-    client.post(path, body, ctx.signal, accept, (refusal) =>
-      fromOpenAIError({ ...refusal, provider: config.name, model: ctx.model, secrets }),
+    client.post(
+      path,
+      body,
+      ctx.signal,
+      accept,
+      (refusal) =>
+        fromOpenAIError({
+          ...refusal,
+          provider: config.name,
+          model: ctx.model,
+          secrets: clientKey.secretsFor(ctx),
+        }),
+      clientKey.headersFor(ctx),
     )
 
   return {
@@ -83,7 +95,11 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
       })
       const call = await post(dialect.chatPath(ctx.model), body, ctx, 'text/event-stream')
       return translateSse(call, (events) =>
-        fromOpenAIEvents(events, { provider: config.name, model: ctx.model, secrets }),
+        fromOpenAIEvents(events, {
+          provider: config.name,
+          model: ctx.model,
+          secrets: clientKey.secretsFor(ctx),
+        }),
       )
     },
 

@@ -28,6 +28,8 @@ export interface UpstreamRequest {
   path: string
   body?: string
   signal: AbortSignal
+  /** This call's headers over the configured ones: a client's own key (providers/shared/client-key.ts). */
+  headers?: Record<string, string>
 }
 
 /** What a provider needs to turn a refusal into its gateway error: its own body format. */
@@ -90,7 +92,7 @@ export class UpstreamClient {
       const response = await this.#pool.request({
         method: req.method,
         path: this.#basePath + req.path,
-        headers: this.#headers,
+        headers: req.headers ? { ...this.#headers, ...req.headers } : this.#headers,
         body: req.body,
         signal: controller.signal,
       })
@@ -126,8 +128,9 @@ export class UpstreamClient {
     signal: AbortSignal,
     accept: 'application/json' | 'text/event-stream',
     toError: (refusal: UpstreamRefusal) => Error,
+    callHeaders?: Record<string, string>,
   ): Promise<UpstreamCall> {
-    const call = await this.request({ method: 'POST', path, body, signal })
+    const call = await this.request({ method: 'POST', path, body, signal, headers: callHeaders })
     const { statusCode, headers, body: responseBody } = call.response
     if (statusCode >= 200 && statusCode < 300) {
       const contentType = String(headers['content-type'] ?? '')
