@@ -10,7 +10,15 @@ export function openCall(request: FastifyRequest, reply: FastifyReply): BaseCall
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort()
   })
-  return { signal: controller.signal, requestId: request.id, log: request.log, headers: request.headers }
+  // Hybrid mode: the client's own provider key, used only by providers with allow_client_key.
+  const clientKey = request.headers['x-anygate-provider-key']
+  return {
+    signal: controller.signal,
+    requestId: request.id,
+    log: request.log,
+    headers: request.headers,
+    clientKey: typeof clientKey === 'string' && clientKey !== '' ? clientKey : undefined,
+  }
 }
 
 export function markServed(
@@ -27,7 +35,7 @@ export function markServed(
     attempts: routed.attempts,
     fallbackFrom: routed.fallbackFrom,
     stream,
-    cache: request.gateway?.cache ?? 'BYPASS',
+    cache: request.cacheStatus ?? 'BYPASS',
     // A JSON answer is complete when the router returns it; a stream's first chunk is timed by its tap.
     firstByteMs: stream ? undefined : reply.elapsedTime,
   }

@@ -92,6 +92,13 @@ export const TargetPrice = Type.Object(
   {
     input_per_mtok: Type.Number({ minimum: 0, description: 'price per million prompt tokens' }),
     output_per_mtok: Type.Number({ minimum: 0, description: 'price per million completion tokens' }),
+    cached_input_per_mtok: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        description:
+          'price per million prompt tokens served from the provider prompt cache; default: input_per_mtok',
+      }),
+    ),
   },
   { additionalProperties: false },
 )

@@ -1,0 +1,107 @@
+// Spend totals per UTC day, key and public model: what GET /admin/spend reports. One interface, a
+// memory store (one process) and a Redis store (every replica adds to the same counters). A day is
+// one unit of storage in both, so a report over a date range reads one entry per day, and a day
+// older than the retention is dropped whole.
+import { dayMs, parseUtcDay } from './periods.js'
+
+/** What one call (or several) adds to a day's totals. */
+export interface SpendEntry {
+  keyId: string
+  /** The key's name when the call was made; reported next to the id. */
+  keyName: string
+  /** The public model, as the client named it. */
+  model: string
+  requests: number
+  promptTokens: number
+  completionTokens: number
+  costNanos: number
+}
+
+export type SpendRow = Omit<SpendEntry, 'keyName'> & { day: string }
+
+export interface SpendFilter {
+  /** `YYYY-MM-DD`, in order. */
+  days: readonly string[]
+  keyId?: string
+  model?: string
+}
+
+export interface SpendStore {
+  /** Adds to the day's totals; throws when the write failed (the recorder retries). */
+  add(day: string, entry: SpendEntry): Promise<void>
+  /** One row per day, key and model with anything recorded, matching the filter. */
+  query(filter: SpendFilter): Promise<SpendRow[]>
+  /** The latest name recorded for each key id (ids never recorded are absent). */
+  keyNames(keyIds: readonly string[]): Promise<Map<string, string>>
+}
+
+/** When a day's totals may be dropped: `retentionDays` after the day ended. */
+export function dayExpiresAt(day: string, retentionDays: number): number {
+  return (parseUtcDay(day) ?? 0) + (retentionDays + 1) * dayMs
+}
+
+type Totals = Omit<SpendRow, 'day'>
+
+export class MemorySpendStore implements SpendStore {
+  readonly #days = new Map<string, Map<string, Totals>>()
+  readonly #names = new Map<string, string>()
+  readonly #retentionDays: number
+  readonly #now: () => number
+
+  constructor(options: { retentionDays: number; now?: () => number }) {
+    this.#retentionDays = options.retentionDays
+    this.#now = options.now ?? Date.now
+  }
+
+  async add(day: string, entry: SpendEntry): Promise<void> {
+    let totals = this.#days.get(day)
+    if (!totals) {
+      this.#dropExpired()
+      totals = new Map()
+      this.#days.set(day, totals)
+    }
+    const id = `${entry.keyId}\u0000${entry.model}`
+    const row = totals.get(id)
+    if (row) {
+      row.requests += entry.requests
+      row.promptTokens += entry.promptTokens
+      row.completionTokens += entry.completionTokens
+      row.costNanos += entry.costNanos
+    } else {
+      const { keyName: _, ...counts } = entry
+      totals.set(id, counts)
+    }
+    this.#names.set(entry.keyId, entry.keyName)
+  }
+
+  async query(filter: SpendFilter): Promise<SpendRow[]> {
+    const rows: SpendRow[] = []
+    for (const day of filter.days) {
+      const totals = this.#days.get(day)
+      if (!totals) continue
+      for (const row of totals.values()) {
+        if (filter.keyId !== undefined && row.keyId !== filter.keyId) continue
+        if (filter.model !== undefined && row.model !== filter.model) continue
+        rows.push({ day, ...row })
+      }
+    }
+    return rows
+  }
+
+  async keyNames(keyIds: readonly string[]): Promise<Map<string, string>> {
+    const names = new Map<string, string>()
+    for (const id of keyIds) {
+      const name = this.#names.get(id)
+      if (name !== undefined) names.set(id, name)
+    }
+    return names
+  }
+
+  /** Runs when a new day starts, so at most once a day in a steady process. */
+  #dropExpired(): void {
+    const now = this.#now()
+    for (const day of this.#days.keys()) {
+      if (dayExpiresAt(day, this.#retentionDays) <= now) this.#days.delete(day)
+    }
+  }
+}
