@@ -20,6 +20,8 @@ export interface RedisGuardOptions {
   warnEveryMs?: number
   /** Monotonic milliseconds; tests move it by hand. */
   clock?: () => number
+  /** Called each time a call gets the on_error answer, e.g. app.metrics.countStoreFallback. Must not throw. */
+  onFallback?: (store: string, onError: OnStoreError) => void
 }
 
 export class RedisGuard {
@@ -29,6 +31,7 @@ export class RedisGuard {
   readonly #pauseMs: number
   readonly #warnEveryMs: number
   readonly #clock: () => number
+  readonly #onFallback: ((store: string, onError: OnStoreError) => void) | undefined
   #pausedUntil = Number.NEGATIVE_INFINITY
   #lastWarnAt = Number.NEGATIVE_INFINITY
   #unreported = 0
@@ -40,12 +43,14 @@ export class RedisGuard {
     this.#pauseMs = options.pauseMs ?? 1000
     this.#warnEveryMs = options.warnEveryMs ?? 10_000
     this.#clock = options.clock ?? (() => performance.now())
+    this.#onFallback = options.onFallback
   }
 
   /** `call` against Redis, or `degraded()` (the on_error answer) when it fails or Redis is paused. */
   async run<T>(operation: string, call: () => Promise<T>, degraded: () => T): Promise<T> {
     if (this.#clock() < this.#pausedUntil) {
       this.#unreported++
+      this.#onFallback?.(this.#store, this.onError)
       return degraded()
     }
     try {
@@ -53,6 +58,7 @@ export class RedisGuard {
     } catch (err) {
       this.#pausedUntil = this.#clock() + this.#pauseMs
       this.#warn(operation, err)
+      this.#onFallback?.(this.#store, this.onError)
       return degraded()
     }
   }
