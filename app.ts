@@ -6,15 +6,24 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { LoggerOptions } from 'pino'
 import type { LoadedConfig } from './config/load.js'
 import authPlugin from './plugins/auth.js'
+import cachePlugin from './plugins/cache/index.js'
 import docsPlugin from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
 import lifecyclePlugin from './plugins/lifecycle.js'
+import limitsPlugin from './plugins/limits/index.js'
+import tokenLimitsPlugin from './plugins/limits/token-limits.js'
+import metricsPlugin from './plugins/metrics/index.js'
 import modelCatalog from './plugins/model-catalog.js'
 import providerRegistry from './plugins/provider-registry.js'
 import requestLog, { redactPaths, requestIdFor } from './plugins/request-log.js'
 import routerPlugin, { type RouterPluginOptions } from './plugins/router/index.js'
+import spendPlugin, { type SpendPluginOptions } from './plugins/spend/index.js'
 import storePlugin from './plugins/store/index.js'
 import { providerPluginFor } from './providers/index.js'
+import { adminCacheRoutes } from './routes/admin/cache.js'
+import { adminRoutes } from './routes/admin/index.js'
+import { adminKeyRoutes } from './routes/admin/keys.js'
+import { adminSpendRoutes } from './routes/admin/spend.js'
 import { chatCompletionRoutes } from './routes/chat-completions.js'
 import { embeddingRoutes } from './routes/embeddings.js'
 import { healthRoutes } from './routes/health.js'
@@ -29,6 +38,8 @@ export interface BuildOptions {
   logger?: FastifyBaseLogger | LoggerOptions | false
   /** Clock and randomness for the router, so tests drive breakers and strategies without waiting. */
   router?: Pick<RouterPluginOptions, 'now' | 'rng'>
+  /** Wall clock for spend days and budget periods, and shorter background retries, for tests. */
+  spend?: Pick<SpendPluginOptions, 'now' | 'retryDelaysMs' | 'alertRetryDelaysMs'>
 }
 
 function loggerFor(config: LoadedConfig, options: BuildOptions) {
@@ -90,13 +101,14 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
     })
   }
   await app.register(storePlugin, { settings: config.store }) // shared state: breakers, later keys and limits
-  await app.register(authPlugin, { masterKey: config.auth.master_key })
+  await app.register(authPlugin, { settings: config.auth }) // principal, then model access (preHandler)
   // The per-call pipeline, in hook order (each plugin acts on routes with config.inference):
-  // (limits: model access, request rate and max_parallel)
-  // (cache: a hit answers here and skips everything below)
-  // (spend: pricing, budget reservation before the call, spend record after it)
-  // (token limits: TPM reservation before the call, settled with the reported usage)
-  // (metrics: registered after spend so costs are known when it counts)
+  await app.register(limitsPlugin, { config, now: options.router?.now }) // (limits: model access, request rate and max_parallel)
+  await app.register(cachePlugin, { settings: config.cache, models: config.models }) // (cache: a hit answers here and skips everything below)
+  await app.register(spendPlugin, { ...options.spend, config }) // (spend: pricing, budget reservation before the call, spend record after it)
+  await app.register(tokenLimitsPlugin, { config, now: options.router?.now }) // (token limits: TPM reservation before the call, settled with the reported usage)
+  if (config.metrics.enabled)
+    await app.register(metricsPlugin, { settings: config.metrics, models: config.models }) // (metrics: registered after spend so costs are known when it counts)
   await app.register(docsPlugin)
   await app.register(providerRegistry)
   for (const provider of config.providers) {
@@ -111,5 +123,8 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   await app.register(messageRoutes, { prefix: '/v1' })
   await app.register(modelRoutes, { prefix: '/v1' })
   // (admin routes: keys, spend, cache, under /admin with the master key)
+  await app.register(adminRoutes(adminKeyRoutes), { prefix: '/admin' })
+  await app.register(adminRoutes(adminSpendRoutes), { prefix: '/admin' })
+  await app.register(adminRoutes(adminCacheRoutes), { prefix: '/admin' })
   return app
 }

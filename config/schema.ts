@@ -1,12 +1,18 @@
 // The config file's schema: validation, TypeScript type and the documented defaults in one place.
 // Objects are closed (additionalProperties: false) so a misspelt key is an error, not a silent no-op.
 import { type Static, Type } from '@sinclair/typebox'
+import { CacheSettings, ModelCacheSettings } from '../plugins/cache/config-schema.js'
+import { AuthSettings } from '../plugins/keys/config-schema.js'
+import { LimitsSettings } from '../plugins/limits/config-schema.js'
+import { MetricsSettings } from '../plugins/metrics/config-schema.js'
+import { PricingSettings } from '../plugins/pricing/config-schema.js'
 import {
   HealthCheckSettings,
   modelRoutingFields,
   RoutingSettings,
   targetRoutingFields,
 } from '../plugins/router/config-schema.js'
+import { BudgetSettings, SpendSettings } from '../plugins/spend/config-schema.js'
 
 const Url = Type.String({ format: 'uri', description: 'must be a URL' })
 const Millis = (defaultValue: number, description: string) =>
@@ -71,6 +77,11 @@ export const ProviderEntry = Type.Object(
     }),
     capabilities: Type.Optional(CapabilityOverrides),
     health_check: Type.Optional(HealthCheckSettings),
+    allow_client_key: Type.Boolean({
+      default: false,
+      description:
+        'true: a client may send its own key for this provider in x-anygate-provider-key, used for that request only',
+    }),
   },
   { additionalProperties: false },
 )
@@ -92,6 +103,7 @@ export const PublicModel = Type.Object(
     name: Type.String({ minLength: 1 }),
     targets: Type.Array(ModelTarget, { minItems: 1 }),
     fallbacks: Type.Array(Type.String(), { default: [] }),
+    cache: Type.Optional(ModelCacheSettings),
     ...modelRoutingFields,
   },
   { additionalProperties: false },
@@ -143,14 +155,15 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    auth: Type.Object(
-      {
-        master_key: Type.Optional(Type.String({ description: 'empty or unset: /v1 is open' })),
-      },
-      { additionalProperties: false, default: {} },
-    ),
+    auth: AuthSettings,
     routing: RoutingSettings,
     store: StoreSettings,
+    cache: CacheSettings,
+    limits: LimitsSettings,
+    pricing: PricingSettings,
+    spend: SpendSettings,
+    budgets: BudgetSettings,
+    metrics: MetricsSettings,
     providers: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), ProviderEntry, {
       default: {},
       additionalProperties: false,

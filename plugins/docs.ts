@@ -16,6 +16,7 @@ export const openApiInfo = {
     { name: 'OpenAI', description: 'OpenAI-compatible inference API' },
     { name: 'Anthropic', description: 'Anthropic Messages-compatible API, served by any configured model' },
     { name: 'Health', description: 'Liveness and readiness probes' },
+    { name: 'Admin', description: 'Virtual keys, spend, cache and operations; the master key only' },
   ],
   components: {
     securitySchemes: {

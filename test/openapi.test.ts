@@ -43,6 +43,11 @@ describe('the generated OpenAPI document', () => {
   it('documents every public route', async () => {
     const document = (await generateOpenApiDocument()) as { paths: Record<string, unknown> }
     expect(Object.keys(document.paths).sort()).toEqual([
+      '/admin/cache',
+      '/admin/keys',
+      '/admin/keys/{id}',
+      '/admin/keys/{id}/rotate',
+      '/admin/spend',
       '/health/live',
       '/health/providers',
       '/health/ready',
