@@ -58,6 +58,14 @@ describe('Redis unreachable', () => {
       expect(warning).toMatchObject({ level: 40, on_error: 'allow' })
     }
     expect(gateway.rawLogs.join('')).not.toContain(teamKey)
+    // Each fallback is also counted, by store, for alerting on a degraded Redis.
+    const metrics = (await gateway.app.inject({ method: 'GET', url: '/metrics' })).body
+    for (const store of stores) {
+      const line = metrics
+        .split('\n')
+        .find((l) => l.startsWith(`anygate_store_fallbacks_total{store="${store}",on_error="allow"}`))
+      expect(Number(line?.split(' ').pop())).toBeGreaterThanOrEqual(1)
+    }
   })
 
   it('on_error deny: a 503 in the error shape, quickly, and the upstream is never called', async () => {

@@ -21,7 +21,7 @@ export default fp(
   async (app, opts: KeysPluginOptions) => {
     const { redis, keyPrefix, onError } = app.stateStore
     const store = redis
-      ? new RedisKeyStore({ client: redis, keyPrefix, onError, log: app.log })
+      ? new RedisKeyStore({ client: redis, keyPrefix, onError, guard: app.stateStore.guard('keys') })
       : new MemoryKeyStore()
     app.decorate(
       'keys',

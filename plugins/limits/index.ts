@@ -16,7 +16,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config/schema.js'
 import type { Principal } from '../principal.js'
-import { RedisGuard } from '../store/redis-guard.js'
 import { keysMayExist, modelLimitsTable, requestedModel } from './applicable.js'
 import type { ParallelSlots } from './parallel.js'
 import {
@@ -93,11 +92,7 @@ export default fp(
         })
       }
     }
-    const libraryGuard = new RedisGuard({
-      onError: app.stateStore.onError,
-      store: 'rate-limit',
-      log: app.log,
-    })
+    const libraryGuard = app.stateStore.guard('rate-limit')
 
     /** One @fastify/rate-limit counter: undefined when the store failed and on_error is allow. */
     async function checkLibrary(

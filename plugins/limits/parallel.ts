@@ -77,6 +77,8 @@ export interface RedisParallelSlotsOptions {
   leaseMs: number
   now?: () => number
   log?: StoreLogger
+  /** The app's guard (app.stateStore.guard), which also reports fallbacks to metrics. */
+  guard?: RedisGuard
 }
 
 export class RedisParallelSlots implements ParallelSlots {
@@ -94,7 +96,8 @@ export class RedisParallelSlots implements ParallelSlots {
     this.#prefix = `${options.keyPrefix}limits:parallel:`
     this.#leaseMs = options.leaseMs
     this.#now = options.now ?? Date.now
-    this.#guard = new RedisGuard({ onError: options.onError, store: 'max-parallel', log: options.log })
+    this.#guard =
+      options.guard ?? new RedisGuard({ onError: options.onError, store: 'max-parallel', log: options.log })
     if (!this.#client.anygateParallelAcquire) {
       this.#client.defineCommand('anygateParallelAcquire', { numberOfKeys: 1, lua: acquireScript })
     }

@@ -63,6 +63,8 @@ export interface RedisLimitWindowsOptions {
   log?: StoreLogger
   /** Names the store in warnings. */
   store: string
+  /** The app's guard (app.stateStore.guard), which also reports fallbacks to metrics. */
+  guard?: RedisGuard
 }
 
 export class RedisLimitWindows implements LimitWindows {
@@ -75,7 +77,8 @@ export class RedisLimitWindows implements LimitWindows {
     this.#client = options.client
     this.#prefix = `${options.keyPrefix}limits:`
     this.#now = options.now ?? Date.now
-    this.#guard = new RedisGuard({ onError: options.onError, store: options.store, log: options.log })
+    this.#guard =
+      options.guard ?? new RedisGuard({ onError: options.onError, store: options.store, log: options.log })
     if (!this.#client.anygateLimitTake) {
       this.#client.defineCommand('anygateLimitTake', { lua: takeScript })
       this.#client.defineCommand('anygateLimitAdjust', { numberOfKeys: 1, lua: adjustScript })

@@ -8,13 +8,27 @@ import { type LimitWindows, MemoryLimitWindows } from './windows.js'
 export function limitWindowsFor(app: FastifyInstance, store: string, now: () => number): LimitWindows {
   const { redis, keyPrefix, onError } = app.stateStore
   return redis
-    ? new RedisLimitWindows({ client: redis, keyPrefix, onError, now, log: app.log, store })
+    ? new RedisLimitWindows({
+        client: redis,
+        keyPrefix,
+        onError,
+        now,
+        store,
+        guard: app.stateStore.guard(store),
+      })
     : new MemoryLimitWindows(now)
 }
 
 export function parallelSlotsFor(app: FastifyInstance, leaseMs: number, now: () => number): ParallelSlots {
   const { redis, keyPrefix, onError } = app.stateStore
   return redis
-    ? new RedisParallelSlots({ client: redis, keyPrefix, onError, leaseMs, now, log: app.log })
+    ? new RedisParallelSlots({
+        client: redis,
+        keyPrefix,
+        onError,
+        leaseMs,
+        now,
+        guard: app.stateStore.guard('max-parallel'),
+      })
     : new MemoryParallelSlots()
 }

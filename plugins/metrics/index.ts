@@ -110,6 +110,7 @@ export default fp(
     )
     const recorder = new CallRecorder(metrics, models)
     app.decorate('metrics', api)
+    app.stateStore.onFallback(api.countStoreFallback)
 
     app.addHook('onRoute', (route) => {
       if (route.config?.metrics === false) return

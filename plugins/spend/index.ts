@@ -13,7 +13,6 @@ import '../model-catalog.js'
 import pricingPlugin from '../pricing/index.js'
 import type { ModelPrice, PriceTable } from '../pricing/table.js'
 import type { Principal } from '../principal.js'
-import { RedisGuard } from '../store/redis-guard.js'
 import { AlertNotifier } from './alerts.js'
 import { MemoryBudgetStore } from './budget-store.js'
 import { type BudgetStatus, Budgets } from './budgets.js'
@@ -117,7 +116,7 @@ export default fp(
       providers: config.providers,
     })
     const pricing = app.pricing
-    const { redis, keyPrefix, onError } = app.stateStore
+    const { redis, keyPrefix } = app.stateStore
     const retentionDays = config.spend.retention_days
     const spendStore: SpendStore = redis
       ? new RedisSpendStore({ client: redis, keyPrefix, retentionDays })
@@ -140,7 +139,7 @@ export default fp(
       : undefined
     const budgets = new Budgets({
       store: budgetStore,
-      guard: new RedisGuard({ onError, store: 'budget', log }),
+      guard: app.stateStore.guard('budget', log),
       now,
       log,
       reservationTtlMs: settings.reservation_ttl_s * 1000,

@@ -12,7 +12,7 @@ import fastifyRedis from '@fastify/redis'
 import fp from 'fastify-plugin'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { StoreSettings } from '../../config/schema.js'
-import type { OnStoreError } from './redis-guard.js'
+import { type OnStoreError, RedisGuard, type StoreLogger } from './redis-guard.js'
 
 export interface StateStore {
   type: StoreSettings['type']
@@ -21,6 +21,29 @@ export interface StateStore {
   onError: OnStoreError
   /** The shared client when type is redis; not connected yet if Redis was down at startup. */
   redis?: Redis
+  /** A guard for one Redis-backed store, answering per on_error and reporting each fallback. */
+  guard(store: string, log?: StoreLogger): RedisGuard
+  /** Hears every call that got the on_error answer (the metrics plugin counts them). */
+  onFallback(listener: (store: string, onError: OnStoreError) => void): void
+}
+
+function stateStore(
+  fields: Pick<StateStore, 'type' | 'keyPrefix' | 'onError' | 'redis'>,
+  log: StoreLogger,
+): StateStore {
+  // Stores are built before the metrics plugin registers, so listeners are looked up per fallback.
+  const listeners: Array<(store: string, onError: OnStoreError) => void> = []
+  const onFallback = (store: string, onError: OnStoreError) => {
+    for (const listener of listeners) listener(store, onError)
+  }
+  return {
+    ...fields,
+    guard: (store, storeLog = log) =>
+      new RedisGuard({ onError: fields.onError, store, log: storeLog, onFallback }),
+    onFallback: (listener) => {
+      listeners.push(listener)
+    },
+  }
 }
 
 declare module 'fastify' {
@@ -68,7 +91,7 @@ export default fp(
   async (app, opts: StorePluginOptions) => {
     const { type, url, key_prefix: keyPrefix, on_error: onError } = opts.settings
     if (type === 'memory') {
-      app.decorate('stateStore', { type: 'memory', keyPrefix, onError } satisfies StateStore)
+      app.decorate('stateStore', stateStore({ type: 'memory', keyPrefix, onError }, app.log))
       return
     }
     // config/load.ts refuses type redis without a url.
@@ -91,7 +114,7 @@ export default fp(
         client.disconnect()
       })
     }
-    app.decorate('stateStore', { type, keyPrefix, onError, redis: client } satisfies StateStore)
+    app.decorate('stateStore', stateStore({ type, keyPrefix, onError, redis: client }, app.log))
   },
   { name: 'anygate-store', fastify: '5.x' },
 )
