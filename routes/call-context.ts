@@ -3,6 +3,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { StreamTap, TokenUsage } from '../plugins/call-record.js'
 import type { BaseCallContext, Routed } from '../plugins/router/router.js'
+import type { TokenMix } from '../plugins/router/strategies.js'
+import { tokenMixOf } from '../plugins/tokens/request-estimate.js'
 
 export function openCall(request: FastifyRequest, reply: FastifyReply): BaseCallContext {
   const controller = new AbortController()
@@ -19,6 +21,11 @@ export function openCall(request: FastifyRequest, reply: FastifyReply): BaseCall
     headers: request.headers,
     clientKey: typeof clientKey === 'string' && clientKey !== '' ? clientKey : undefined,
   }
+}
+
+/** The router's `tokenMix`: the request's estimate, made only if lowest-cost routing asks for it. */
+export function tokenMixFor(request: FastifyRequest): (tokenizerModel: string) => TokenMix {
+  return (tokenizerModel) => tokenMixOf(request, tokenizerModel)
 }
 
 export function markServed(

@@ -3,7 +3,7 @@ import { fromOpenAIUsage } from '../plugins/call-record.js'
 import { requiredCapabilities } from '../plugins/capabilities.js'
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
 import { errorReplies } from '../schemas/openai/errors.js'
-import { markServed, openCall, recordUsage, streamTapsFor } from './call-context.js'
+import { markServed, openCall, recordUsage, streamTapsFor, tokenMixFor } from './call-context.js'
 import { encodeChatSse, sendSse } from './sse.js'
 
 export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -39,6 +39,7 @@ export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
           model: body.model,
           needs,
           streaming: true,
+          tokenMix: tokenMixFor(request),
           call: (resolved, ctx) => resolved.provider.streamChat(body, ctx),
         })
         markServed(request, reply, routed, true)
@@ -60,6 +61,7 @@ export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         model: body.model,
         needs,
         streaming: false,
+        tokenMix: tokenMixFor(request),
         call: (resolved, ctx) => resolved.provider.chat(body, ctx),
       })
       markServed(request, reply, routed, false)

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { fromOpenAIUsage } from '../plugins/call-record.js'
 import { EmbeddingsRequest, EmbeddingsResponse } from '../schemas/openai/embeddings.js'
 import { errorReplies } from '../schemas/openai/errors.js'
-import { markServed, openCall, recordUsage } from './call-context.js'
+import { markServed, openCall, recordUsage, tokenMixFor } from './call-context.js'
 
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -22,6 +22,7 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         model: request.body.model,
         needs: ['embeddings'],
         streaming: false,
+        tokenMix: tokenMixFor(request),
         call: (resolved, ctx) => resolved.provider.embeddings(request.body, ctx),
       })
       markServed(request, reply, routed, false)

@@ -195,6 +195,58 @@ describe('lowest-cost', () => {
   })
 })
 
+describe('lowest-cost with the request\'s token mix and the pricing table', () => {
+  // Cheap to read, dear to write, and the reverse: which one is cheaper depends on the request.
+  const reader = { input_per_mtok: 0.1, output_per_mtok: 20 }
+  const writer = { input_per_mtok: 5, output_per_mtok: 1 }
+
+  it('weighs prices by the estimated prompt tokens and the answer bound', async () => {
+    const { up } = await startUpstreams('reader', 'writer')
+    const app = await buildRoutingApp({
+      routing: { strategy: 'lowest-cost' },
+      providers: providersFor(up),
+      models: [
+        {
+          name: 'mixed',
+          targets: [
+            { provider: 'reader', model: 'gpt-4o', price: reader },
+            { provider: 'writer', model: 'gpt-4o-mini', price: writer },
+          ],
+        },
+      ],
+    })
+    // ~2,000 prompt tokens and a one-token answer: input dominates, the reader is cheaper.
+    const longPrompt = { messages: [{ role: 'user', content: 'lorem ipsum '.repeat(1000) }], max_tokens: 1 }
+    for (let i = 0; i < 4; i++) expect(providerOf(await chat(app, 'mixed', longPrompt))).toBe('reader')
+    // A short prompt and a 4,000-token answer bound: output dominates, the writer is cheaper.
+    const longAnswer = { messages: [{ role: 'user', content: 'hi' }], max_tokens: 4000 }
+    for (let i = 0; i < 4; i++) expect(providerOf(await chat(app, 'mixed', longAnswer))).toBe('writer')
+  })
+
+  it('takes prices from the pricing table for targets that set none', async () => {
+    const { up } = await startUpstreams('large', 'mini', 'unknown')
+    const app = await buildRoutingApp({
+      routing: { strategy: 'lowest-cost' },
+      providers: providersFor(up),
+      models: [
+        {
+          name: 'table-priced',
+          targets: [
+            // No price anywhere: ordered last, so unknown never beats a known price.
+            { provider: 'unknown', model: 'house-model-v1', weight: 10 },
+            { provider: 'large', model: 'gpt-4o', weight: 5 },
+            { provider: 'mini', model: 'gpt-4o-mini' },
+          ],
+        },
+      ],
+    })
+    for (let i = 0; i < 6; i++) expect(providerOf(await chat(app, 'table-priced'))).toBe('mini')
+    up.mini.script(fail(503))
+    expect(providerOf(await chat(app, 'table-priced'))).toBe('large')
+    expect(up.unknown.requests).toHaveLength(0)
+  })
+})
+
 describe('lowest-latency', () => {
   it('prefers the faster upstream once both are measured, still exploring the slower one', async () => {
     const { up } = await startUpstreams('fast', 'slow')

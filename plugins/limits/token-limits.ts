@@ -7,9 +7,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config/schema.js'
-import type { InferenceKind } from '../call-record.js'
 import type { Principal } from '../principal.js'
-import { estimateTokens } from '../tokens/estimate.js'
+import { estimateRequestTokens } from '../tokens/request-estimate.js'
 import { keysMayExist, modelLimitsTable, requestedModel } from './applicable.js'
 import {
   type LimitScope,
@@ -39,23 +38,21 @@ export interface TokenLimitsPluginOptions {
 
 export default fp(
   async (app, opts: TokenLimitsPluginOptions) => {
-    const { limits, auth, models } = opts.config
+    const { limits, auth } = opts.config
     const modelTpm = modelLimitsTable(limits, 'tpm')
     if (!keysMayExist(auth) && modelTpm.size === 0) return
 
     const windows = limitWindowsFor(app, 'token-limits', opts.now ?? Date.now)
     app.decorate('tokenLimits', { windows })
-    const upstreamModel = new Map(models.map((model) => [model.name, model.targets[0]!.model]))
 
     async function reserve(
       request: FastifyRequest,
       reply: FastifyReply,
-      kind: InferenceKind,
       principal: Principal | null,
       model: string,
       modelLimit: number | undefined,
     ): Promise<void> {
-      const estimate = estimateTokens(kind, request.body, upstreamModel.get(model) ?? model)
+      const estimate = estimateRequestTokens(request, model)
       const amount = estimate.prompt + (estimate.maxOutput ?? 0)
       const charges: WindowCharge[] = []
       const scopes: LimitScope[] = []
@@ -104,7 +101,7 @@ export default fp(
       if (model === undefined) return done()
       const modelLimit = modelTpm.get(model)
       if (principal?.tpm === undefined && modelLimit === undefined) return done()
-      reserve(request, reply, kind, principal, model, modelLimit).then(
+      reserve(request, reply, principal, model, modelLimit).then(
         () => done(),
         (err: Error) => done(err),
       )

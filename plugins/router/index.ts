@@ -73,6 +73,8 @@ export default fp(
       rng: opts.rng ?? Math.random,
       now,
       observers,
+      // Registered before the router by the spend plugin; lowest-cost falls back to it for prices.
+      priceFor: app.hasDecorator('pricing') ? app.pricing.priceFor : undefined,
       rpm: redis
         ? new RedisTargetRpmWindow({ client: redis, keyPrefix, onError, now, log: app.log })
         : new MemoryTargetRpmWindow(now),

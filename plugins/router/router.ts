@@ -9,14 +9,14 @@ import type { GroupTarget, ModelCatalog, ModelGroup, ResolvedModel } from '../mo
 import { attemptTimedOut, startAttemptTimer } from './attempt-timer.js'
 import type { BreakerPermit } from './breaker-state.js'
 import type { CircuitBreaker } from './circuit-breaker.js'
-import type { RoutingSettings } from './config-schema.js'
+import type { RoutingSettings, TargetPrice } from './config-schema.js'
 import { filterEligible, orderCandidates, requestKind, type SkippedTarget } from './eligibility.js'
 import { noUsableTarget } from './errors.js'
 import type { RouterObservers } from './events.js'
 import { type FallbackIndex, type FallbackKind, fallbackChain, fallbackKinds } from './fallback-chain.js'
 import type { Rng } from './random.js'
 import { classifyFailure, decideNextStep } from './retry-policy.js'
-import type { RoundRobinCursors } from './strategies.js'
+import type { RoundRobinCursors, StrategyContext, TokenMix } from './strategies.js'
 import type { TargetRpmWindow } from './target-rpm.js'
 import type { TargetStatsRegistry } from './target-stats.js'
 import { type RouteTarget, targetId } from './types.js'
@@ -29,6 +29,11 @@ export interface RouteRequest<T> {
   needs: CapabilityName[]
   /** The call returns a stream: it only counts as served once its first item arrived. */
   streaming: boolean
+  /**
+   * Expected prompt and answer tokens, counted with the tokenizer of `tokenizerModel`; called only
+   * when lowest-cost routes the request.
+   */
+  tokenMix?: (tokenizerModel: string) => TokenMix | undefined
   call: (resolved: ResolvedModel, ctx: CallContext) => Promise<T>
 }
 
@@ -51,6 +56,8 @@ export interface RouterDeps {
   now: () => number
   observers: RouterObservers
   rpm: TargetRpmWindow
+  /** Prices from the pricing table, for lowest-cost targets without a configured price. */
+  priceFor?: (provider: string, upstreamModel: string) => TargetPrice | undefined
 }
 
 const toRouteTarget = ({ config }: GroupTarget): RouteTarget => ({
@@ -168,7 +175,10 @@ export class Router {
       prefer: requestKind(request.needs),
     })
     const strategy = group.publicModel?.strategy ?? settings.strategy
-    const order = orderCandidates(strategy, eligibility, this.#strategyContext(model))
+    const { tokenMix } = request
+    const tokenizerModel = eligibility.eligible[0]?.model ?? model
+    const mix = tokenMix && (() => tokenMix(tokenizerModel))
+    const order = orderCandidates(strategy, eligibility, this.#strategyContext(model, mix))
     if (observers.wantsDecisions) {
       observers.decision({
         requestId: base.requestId,
@@ -380,9 +390,11 @@ export class Router {
     return derived
   }
 
-  #strategyContext(group: string) {
-    const { stats, cursors, rng, settings } = this.deps
+  #strategyContext(group: string, tokenMix: (() => TokenMix | undefined) | undefined): StrategyContext {
+    const { stats, cursors, rng, settings, priceFor } = this.deps
     return {
+      tokenMix,
+      priceOf: priceFor && ((target: RouteTarget) => priceFor(target.provider, target.model)),
       rng,
       group,
       cursors,

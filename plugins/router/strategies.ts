@@ -1,7 +1,7 @@
 // Load-balancing strategies. Each one is a pure function from the eligible targets of a group to the
 // order to try them in: the first is the pick, the rest is where retries go. Returning an order
 // rather than one pick keeps "retry on another target" a matter of walking the list.
-import type { StrategyName } from './config-schema.js'
+import type { StrategyName, TargetPrice } from './config-schema.js'
 import { type Rng, shuffled } from './random.js'
 import type { RouteTarget } from './types.js'
 
@@ -27,7 +27,10 @@ export interface StrategyContext {
   latencyOf: (targetId: string) => LatencyView | undefined
   /** lowest-latency: share of requests that explore instead of exploiting, in [0, 1]. */
   explorationRate: number
-  tokenMix?: TokenMix
+  /** lowest-cost: the request's expected tokens, computed only when that strategy asks. */
+  tokenMix?: () => TokenMix | undefined
+  /** lowest-cost: a target's price when its config sets none (the pricing table). */
+  priceOf?: (target: RouteTarget) => TargetPrice | undefined
 }
 
 /**
@@ -129,22 +132,31 @@ export function orderLowestLatency(
   ]
 }
 
-/** Price of a target for the token mix; undefined when the target has no price configured. */
+/** Price of a target for the token mix; undefined when neither its config nor `priceOf` has one. */
 export function blendedPrice(
   target: RouteTarget,
   mix: TokenMix = { input: 1, output: 1 },
+  priceOf?: (target: RouteTarget) => TargetPrice | undefined,
 ): number | undefined {
-  if (!target.price) return undefined
-  return target.price.input_per_mtok * mix.input + target.price.output_per_mtok * mix.output
+  const price = target.price ?? priceOf?.(target)
+  if (!price) return undefined
+  return price.input_per_mtok * mix.input + price.output_per_mtok * mix.output
 }
 
 /**
  * Cheapest first for the token mix (1:1 when unknown). Ties go to the higher weight, then random.
  * Targets without a price come last: unknown must not win over a known cheap price.
  */
-export function orderLowestCost(candidates: readonly RouteTarget[], rng: Rng, mix?: TokenMix): RouteTarget[] {
-  const priceOf = (t: RouteTarget) => blendedPrice(t, mix) ?? Number.POSITIVE_INFINITY
-  return shuffled(candidates, rng).sort((a, b) => priceOf(a) - priceOf(b) || b.weight - a.weight)
+export function orderLowestCost(
+  candidates: readonly RouteTarget[],
+  rng: Rng,
+  mix?: TokenMix,
+  tablePrice?: (target: RouteTarget) => TargetPrice | undefined,
+): RouteTarget[] {
+  const costs = new Map(
+    candidates.map((t) => [t, blendedPrice(t, mix, tablePrice) ?? Number.POSITIVE_INFINITY]),
+  )
+  return shuffled(candidates, rng).sort((a, b) => costs.get(a)! - costs.get(b)! || b.weight - a.weight)
 }
 
 /**
@@ -178,7 +190,7 @@ export function orderTargets(
     case 'lowest-latency':
       return orderLowestLatency(candidates, ctx.latencyOf, ctx.rng, ctx.explorationRate)
     case 'lowest-cost':
-      return orderLowestCost(candidates, ctx.rng, ctx.tokenMix)
+      return orderLowestCost(candidates, ctx.rng, ctx.tokenMix?.(), ctx.priceOf)
     case 'priority':
       return orderPriority(candidates, ctx.rng)
   }

@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import type { GatewayContext, InferenceKind } from '../call-record.js'
 import { ClientAbortError } from '../gateway-error.js'
 import type { ModelPrice } from '../pricing/table.js'
-import { estimateTokens } from '../tokens/estimate.js'
+import { estimateRequestTokens } from '../tokens/request-estimate.js'
 import type { BudgetHold, Budgets } from './budgets.js'
 import { estimateCallNanos, servedCallNanos } from './call-cost.js'
 import { nanosToUsd } from './money.js'
@@ -95,7 +95,7 @@ export function createCallHooks(options: CallHooksOptions) {
     const model = typeof body?.model === 'string' ? body.model : ''
     const amount = estimateCallNanos(
       kind,
-      estimateTokens(kind, body, model),
+      estimateRequestTokens(request, model),
       options.pricesOfModel(model),
       options.defaultOutputTokens,
     )

@@ -13,7 +13,7 @@ import {
   AnthropicMessagesRequest,
   type AnthropicStreamEvent,
 } from '../../schemas/anthropic/messages.js'
-import { markServed, openCall, recordUsage, streamTapsFor } from '../call-context.js'
+import { markServed, openCall, recordUsage, streamTapsFor, tokenMixFor } from '../call-context.js'
 import { sendSse } from '../sse.js'
 import { CountTokensRequest, CountTokensResponse, estimateInputTokens } from './count-tokens.js'
 import { toAnthropicMessage } from './from-canonical.js'
@@ -124,6 +124,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           model: body.model,
           needs,
           streaming: true,
+          tokenMix: tokenMixFor(request),
           call: async (resolved, ctx): Promise<AsyncIterable<AnthropicStreamEvent>> => {
             const native = resolved.provider.anthropicMessages
             if (native) return native.stream(upstreamRequest(resolved), ctx)
@@ -148,6 +149,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         model: body.model,
         needs,
         streaming: false,
+        tokenMix: tokenMixFor(request),
         call: async (resolved, ctx) => {
           const native = resolved.provider.anthropicMessages
           if (native) return native.create(upstreamRequest(resolved), ctx)
