@@ -195,7 +195,7 @@ describe('lowest-cost', () => {
   })
 })
 
-describe('lowest-cost with the request\'s token mix and the pricing table', () => {
+describe("lowest-cost with the request's token mix and the pricing table", () => {
   // Cheap to read, dear to write, and the reverse: which one is cheaper depends on the request.
   const reader = { input_per_mtok: 0.1, output_per_mtok: 20 }
   const writer = { input_per_mtok: 5, output_per_mtok: 1 }
