@@ -42,6 +42,11 @@ export interface BuildOptions {
   spend?: Pick<SpendPluginOptions, 'now' | 'retryDelaysMs' | 'alertRetryDelaysMs'>
 }
 
+/** Fastify's typings lack the hop-count form proxy-addr supports, so a count becomes its function. */
+function trustProxyOption(setting: boolean | number | string[]) {
+  return typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting
+}
+
 function loggerFor(config: LoadedConfig, options: BuildOptions) {
   if (options.logger === false) return { logger: false as const }
   if (options.logger && 'child' in options.logger) return { loggerInstance: options.logger }
@@ -58,6 +63,7 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   const app = Fastify({
     ...loggerFor(config, options),
     bodyLimit: config.server.body_limit_bytes,
+    trustProxy: trustProxyOption(config.server.trust_proxy),
     genReqId: requestIdFor,
     // Fastify's two lines per request give way to plugins/request-log.ts's one.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
@@ -96,7 +102,16 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
         'x-anygate-provider',
         'x-anygate-model',
         'x-anygate-attempts',
+        'x-anygate-fallback',
         'x-anygate-cache',
+        'x-anygate-ignored-params',
+        'retry-after',
+        'x-ratelimit-limit-requests',
+        'x-ratelimit-remaining-requests',
+        'x-ratelimit-reset-requests',
+        'x-ratelimit-limit-tokens',
+        'x-ratelimit-remaining-tokens',
+        'x-ratelimit-reset-tokens',
       ],
     })
   }

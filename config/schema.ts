@@ -152,6 +152,11 @@ export const ConfigSchema = Type.Object(
           default: ['*'],
           description: 'allowed browser origins; [] turns CORS off',
         }),
+        trust_proxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 1 }), Type.Array(Type.String())], {
+          default: false,
+          description:
+            'behind a proxy or load balancer: true, the number of proxy hops, or the proxy addresses/CIDRs to trust; the client IP (per_ip_rpm, logs) then comes from X-Forwarded-For',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
