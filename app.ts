@@ -19,6 +19,7 @@ import requestLog, { redactPaths, requestIdFor } from './plugins/request-log.js'
 import routerPlugin, { type RouterPluginOptions } from './plugins/router/index.js'
 import spendPlugin, { type SpendPluginOptions } from './plugins/spend/index.js'
 import storePlugin from './plugins/store/index.js'
+import { useStrictJsonParser } from './plugins/strict-json.js'
 import { providerPluginFor } from './providers/index.js'
 import { adminCacheRoutes } from './routes/admin/cache.js'
 import { adminRoutes } from './routes/admin/index.js'
@@ -88,6 +89,7 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
   // Every body this API takes is JSON; a text/plain body is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain')
+  useStrictJsonParser(app)
 
   // (tracing: registered first so its server span wraps every other hook)
   await app.register(errorHandler, { bodyLimit: config.server.body_limit_bytes })

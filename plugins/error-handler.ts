@@ -59,6 +59,19 @@ function fromFastifyError(error: FastifyError, bodyLimit: number): GatewayError 
   return new GatewayError(500, 'Internal gateway error.', 'server_error', 'internal_error')
 }
 
+/** Describing an error must never fail itself: a throw here would leave the client an empty 500. */
+function describeSafely(error: FastifyError, bodyLimit: number): GatewayError {
+  try {
+    return fromFastifyError(error, bodyLimit)
+  } catch {
+    const status =
+      error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
+    return status === 500
+      ? new GatewayError(500, 'Internal gateway error.', 'server_error', 'internal_error')
+      : new GatewayError(status, 'The request is not valid.', 'invalid_request_error', 'invalid_value')
+  }
+}
+
 async function errorHandler(app: FastifyInstance, opts: { bodyLimit: number }) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ClientAbortError) {
@@ -68,7 +81,7 @@ async function errorHandler(app: FastifyInstance, opts: { bodyLimit: number }) {
       if (!reply.sent) reply.code(499).send(new GatewayError(499, error.message, 'client_closed').toBody())
       return
     }
-    const gatewayError = error instanceof GatewayError ? error : fromFastifyError(error, opts.bodyLimit)
+    const gatewayError = error instanceof GatewayError ? error : describeSafely(error, opts.bodyLimit)
     if (gatewayError.statusCode >= 500 && !(error instanceof GatewayError)) {
       request.log.error({ err: error }, 'unhandled error')
     } else {

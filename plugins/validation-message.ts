@@ -86,7 +86,13 @@ export function validationMessage(
         .filter((value) => value !== undefined)
         .map((value) => `'${String(value)}'`)
       const tagPath = toFieldPath(error.instancePath, tag)
-      const got = params.tagValue === undefined ? 'nothing' : `'${String(params.tagValue)}'`
+      // Not String(): a client-sent object can make that throw (e.g. {"toString": "x"}).
+      const got =
+        params.tagValue === undefined
+          ? 'nothing'
+          : typeof params.tagValue === 'string'
+            ? `'${params.tagValue}'`
+            : typeName(params.tagValue)
       return {
         message: `Invalid value for '${tagPath}'${where}: got ${got}; supported values are ${allowed.join(', ')}.`,
         param: tagPath,
