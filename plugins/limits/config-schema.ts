@@ -24,6 +24,19 @@ export const LimitsSettings = Type.Object(
       default: {},
       description: 'per model name as clients send it (a public model or <provider>/<model>): rpm and tpm',
     }),
+    max_streams_per_key: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'streaming requests one caller may have open at once: per key, or per client IP when auth is off',
+      }),
+    ),
+    max_messages: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'messages one chat or /v1/messages request may carry; more is a 400 too_many_messages',
+      }),
+    ),
     parallel_lease_ms: Type.Integer({
       minimum: 1000,
       default: 600_000,

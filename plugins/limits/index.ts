@@ -28,6 +28,8 @@ import {
   setLimitHeaders,
   tightest,
   tooManyInFlight,
+  tooManyMessages,
+  tooManyStreams,
 } from './responses.js'
 import { windowMs } from './sliding-window.js'
 import { limitWindowsFor, parallelSlotsFor } from './stores.js'
@@ -61,7 +63,16 @@ export default fp(
     const modelRpm = modelLimitsTable(settings, 'rpm')
     const perKey = keysMayExist(opts.config.auth)
     const hasLibraryLimits = settings.global_rpm !== undefined || settings.per_ip_rpm !== undefined
-    if (!perKey && !hasLibraryLimits && modelRpm.size === 0) return
+    const maxStreams = settings.max_streams_per_key
+    const maxMessages = settings.max_messages
+    if (
+      !perKey &&
+      !hasLibraryLimits &&
+      modelRpm.size === 0 &&
+      maxStreams === undefined &&
+      maxMessages === undefined
+    )
+      return
 
     const now = opts.now ?? Date.now
     const windows = limitWindowsFor(app, 'request-limits', now)
@@ -182,6 +193,18 @@ export default fp(
           throw slot.degraded ? limitsUnavailable() : tooManyInFlight(principal.name, maxParallel)
         if (slot.lease !== undefined) releaseWhenOver(reply, principal.id, slot.lease)
       }
+
+      if (maxStreams !== undefined && (request.body as { stream?: unknown } | undefined)?.stream === true) {
+        // Open deployments have no key to count by: the client address stands in for it.
+        const virtual = principal !== null && principal.kind !== 'anonymous'
+        const caller = virtual ? `key:${principal.id}` : `ip:${request.ip}`
+        const slot = await parallel.acquire(`stream:${caller}`, maxStreams)
+        if (!slot.acquired) {
+          const who = virtual ? `key "${principal.name}"` : 'your IP address'
+          throw slot.degraded ? limitsUnavailable() : tooManyStreams(who, maxStreams)
+        }
+        if (slot.lease !== undefined) releaseWhenOver(reply, `stream:${caller}`, slot.lease)
+      }
     }
 
     // 'close' fires once the response is over whichever way: sent in full (after the last byte of a
@@ -196,6 +219,11 @@ export default fp(
 
     app.addHook('preHandler', (request, reply, done) => {
       if (request.routeOptions.config.inference === undefined) return done()
+      if (maxMessages !== undefined) {
+        const messages = (request.body as { messages?: unknown } | undefined)?.messages
+        if (Array.isArray(messages) && messages.length > maxMessages)
+          return done(tooManyMessages(messages.length, maxMessages))
+      }
       const principal = request.principal
       const model = modelRpm.size > 0 ? requestedModel(request.body) : undefined
       const modelLimit = model === undefined ? undefined : modelRpm.get(model)
@@ -203,7 +231,8 @@ export default fp(
         !hasLibraryLimits &&
         modelLimit === undefined &&
         principal?.rpm === undefined &&
-        principal?.max_parallel === undefined
+        principal?.max_parallel === undefined &&
+        maxStreams === undefined
       ) {
         return done()
       }

@@ -124,6 +124,28 @@ export function tooManyInFlight(keyName: string, limit: number): GatewayError {
   )
 }
 
+export function tooManyStreams(caller: string, limit: number): GatewayError {
+  return new GatewayError(
+    429,
+    `Too many open streams for ${caller}: limits.max_streams_per_key is ${limit} and ${limit} are open. ` +
+      'Retry when one of them has finished, or send the request without stream: true.',
+    'rate_limit_error',
+    'max_streams_exceeded',
+    null,
+    { 'retry-after': '1' },
+  )
+}
+
+export function tooManyMessages(count: number, limit: number): GatewayError {
+  return new GatewayError(
+    400,
+    `This request has ${count} messages; this gateway accepts at most ${limit} (limits.max_messages). Shorten the conversation.`,
+    'invalid_request_error',
+    'too_many_messages',
+    'messages',
+  )
+}
+
 /** store.on_error: deny and the store cannot be asked. */
 export function limitsUnavailable(): GatewayError {
   return new GatewayError(
