@@ -7,7 +7,7 @@ import { expect, it } from 'vitest'
 import type { Principal } from '../plugins/principal.js'
 import { chatBody } from './helpers/app.js'
 import { chunkBody, sseData, startFakeUpstream, startSse } from './helpers/fake-upstream.js'
-import { bearer, buildSpendApp, configKey, masterAuth, masterKey } from './spend-helpers.js'
+import { bearer, buildSpendApp, configKey, masterAuth, pricedModel, spendConfig } from './spend-helpers.js'
 
 async function cutStream(origin: string, headers: Record<string, string>) {
   const response = await request(`${origin}/v1/chat/completions`, {
@@ -31,19 +31,11 @@ it('a stream the client cut before its usage releases its hold and is charged wh
   })
   const budget = { amount_usd: 1, period: 'daily' }
   const { app, origin } = await buildSpendApp(
-    {
-      providers: { up: { type: 'openai', base_url: upstream.url, api_key: 'sk-upstream-secret-value' } },
-      auth: { master_key: masterKey, keys: [configKey('team-a', { budget })] },
+    spendConfig(upstream, {
+      keys: [configKey('team-a', { budget })],
       // $1000 per million tokens: 100 completion tokens alone reserve $0.10.
-      models: [
-        {
-          name: 'smart',
-          targets: [
-            { provider: 'up', model: 'house', price: { input_per_mtok: 1000, output_per_mtok: 1000 } },
-          ],
-        },
-      ],
-    },
+      models: [pricedModel('smart', 'house', { input_per_mtok: 1000, output_per_mtok: 1000 })],
+    }),
     { listen: true },
   )
   const principal = { kind: 'virtual', id: 'cfg-team-a', name: 'team-a', budget } as Principal

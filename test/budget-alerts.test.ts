@@ -4,30 +4,24 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { FastifyInstance } from 'fastify'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { budgetWindow } from '../plugins/spend/periods.js'
 import { chatBody } from './helpers/app.js'
 import { closeAfterTest } from './helpers/cleanup.js'
-import { connectTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js'
+import { uniquePrefix } from './helpers/redis.js'
+import { connectRedisForFile, storeKinds } from './helpers/state-stores.js'
 import {
   bearer,
   buildSpendApp,
   configKey,
   manualClock,
-  masterKey,
+  pricedModel,
+  spendConfig,
   startUsageUpstream,
-  upstreamConfig,
 } from './spend-helpers.js'
 
-const redis = await connectTestRedis()
 const prefix = uniquePrefix('budget-alerts')
-let prefixCount = 0
-
-afterAll(async () => {
-  if (!redis) return
-  await deleteKeys(redis, prefix)
-  await redis.quit()
-})
+const redis = await connectRedisForFile(prefix)
 
 interface Received {
   headers: IncomingHttpHeaders
@@ -62,21 +56,12 @@ async function startReceiver(
 async function alertingReplicas(webhook: string, store: Record<string, unknown>, replicas = 1) {
   const upstream = await startUsageUpstream(() => ({ prompt: 1000, completion: 1000, cachedPrompt: 0 }))
   const clock = manualClock()
-  const config = {
-    ...upstreamConfig(upstream),
+  const config = spendConfig(upstream, {
+    keys: [configKey('team-a', { budget: { amount_usd: 0.005, period: 'daily' } })],
+    models: [pricedModel('smart', 'house')],
     store,
-    auth: {
-      master_key: masterKey,
-      keys: [configKey('team-a', { budget: { amount_usd: 0.005, period: 'daily' } })],
-    },
-    models: [
-      {
-        name: 'smart',
-        targets: [{ provider: 'up', model: 'house', price: { input_per_mtok: 1, output_per_mtok: 1 } }],
-      },
-    ],
     budgets: { alert_webhook: webhook, alert_headers: { 'x-hook-token': 'hook-secret-123' } },
-  }
+  })
   const apps: FastifyInstance[] = []
   for (let i = 0; i < replicas; i++)
     apps.push((await buildSpendApp(config, { now: clock.now, alertRetryDelaysMs: [5, 10, 20] })).app)
@@ -95,68 +80,63 @@ async function alertingReplicas(webhook: string, store: Record<string, unknown>,
   return { apps, call, clock }
 }
 
-const stores = [
-  { name: 'memory', store: () => ({ type: 'memory' }), replicas: 1 },
-  {
-    name: 'redis (two replicas)',
-    store: redis
-      ? () => ({ type: 'redis', url: testRedisUrl, key_prefix: `${prefix}${++prefixCount}:` })
-      : undefined,
-    replicas: 2,
-  },
-]
+// On Redis, two replicas share the alerts: still one POST per threshold.
+const stores = storeKinds(redis, prefix).map((kind) => ({ ...kind, replicas: kind.name === 'redis' ? 2 : 1 }))
 
-describe.each(stores)('budget alerts on the $name store', ({ store, replicas }) => {
-  const it_ = store ? it : it.skip
+describe.each(stores)(
+  'budget alerts on the $name store, $replicas replica(s)',
+  ({ available, store, replicas }) => {
+    const it_ = available ? it : it.skip
 
-  it_('posts once per threshold crossed, with the key, period and amounts', async () => {
-    const receiver = await startReceiver()
-    const { call, clock } = await alertingReplicas(receiver.url, store!(), replicas)
-    expect(await call()).toBe(200)
-    expect(receiver.received).toHaveLength(0)
-    expect(await call()).toBe(200)
-    expect(await call()).toBe(200)
-    expect(await call()).toBe(429)
-    expect(await call()).toBe(429)
-    const resetsAt = new Date(budgetWindow('daily', clock.now()).resetsAt!).toISOString()
-    expect(receiver.received.map((r) => r.body)).toEqual([
-      {
-        key_id: 'cfg-team-a',
-        key_name: 'team-a',
-        period: 'daily',
-        spent_usd: 0.004,
-        budget_usd: 0.005,
-        threshold: 0.8,
-        resets_at: resetsAt,
-      },
-      {
-        key_id: 'cfg-team-a',
-        key_name: 'team-a',
-        period: 'daily',
-        spent_usd: 0.006,
-        budget_usd: 0.005,
-        threshold: 1,
-        resets_at: resetsAt,
-      },
-    ])
-    expect(receiver.received[0]!.headers).toMatchObject({
-      'content-type': 'application/json',
-      'x-hook-token': 'hook-secret-123',
+    it_('posts once per threshold crossed, with the key, period and amounts', async () => {
+      const receiver = await startReceiver()
+      const { call, clock } = await alertingReplicas(receiver.url, store(), replicas)
+      expect(await call()).toBe(200)
+      expect(receiver.received).toHaveLength(0)
+      expect(await call()).toBe(200)
+      expect(await call()).toBe(200)
+      expect(await call()).toBe(429)
+      expect(await call()).toBe(429)
+      const resetsAt = new Date(budgetWindow('daily', clock.now()).resetsAt!).toISOString()
+      expect(receiver.received.map((r) => r.body)).toEqual([
+        {
+          key_id: 'cfg-team-a',
+          key_name: 'team-a',
+          period: 'daily',
+          spent_usd: 0.004,
+          budget_usd: 0.005,
+          threshold: 0.8,
+          resets_at: resetsAt,
+        },
+        {
+          key_id: 'cfg-team-a',
+          key_name: 'team-a',
+          period: 'daily',
+          spent_usd: 0.006,
+          budget_usd: 0.005,
+          threshold: 1,
+          resets_at: resetsAt,
+        },
+      ])
+      expect(receiver.received[0]!.headers).toMatchObject({
+        'content-type': 'application/json',
+        'x-hook-token': 'hook-secret-123',
+      })
     })
-  })
 
-  it_('alerts again in the next period', async () => {
-    const receiver = await startReceiver()
-    const { call, clock } = await alertingReplicas(receiver.url, store!(), replicas)
-    await call()
-    await call()
-    expect(receiver.received).toHaveLength(1)
-    clock.set(budgetWindow('daily', clock.now()).resetsAt!)
-    await call()
-    await call()
-    expect(receiver.received.map((r) => r.body.threshold)).toEqual([0.8, 0.8])
-  })
-})
+    it_('alerts again in the next period', async () => {
+      const receiver = await startReceiver()
+      const { call, clock } = await alertingReplicas(receiver.url, store(), replicas)
+      await call()
+      await call()
+      expect(receiver.received).toHaveLength(1)
+      clock.set(budgetWindow('daily', clock.now()).resetsAt!)
+      await call()
+      await call()
+      expect(receiver.received.map((r) => r.body.threshold)).toEqual([0.8, 0.8])
+    })
+  },
+)
 
 describe('alert delivery', () => {
   it('retries a failing receiver with backoff until it takes the alert', async () => {
@@ -171,24 +151,15 @@ describe('alert delivery', () => {
     const receiver = await startReceiver((res) => res.writeHead(500).end())
     const upstream = await startUsageUpstream(() => ({ prompt: 1000, completion: 1000, cachedPrompt: 0 }))
     const { app, logs, rawLogs } = await buildSpendApp(
-      {
-        ...upstreamConfig(upstream),
-        auth: {
-          master_key: masterKey,
-          keys: [configKey('team-a', { budget: { amount_usd: 0.002, period: 'total' } })],
-        },
-        models: [
-          {
-            name: 'smart',
-            targets: [{ provider: 'up', model: 'house', price: { input_per_mtok: 1, output_per_mtok: 1 } }],
-          },
-        ],
+      spendConfig(upstream, {
+        keys: [configKey('team-a', { budget: { amount_usd: 0.002, period: 'total' } })],
+        models: [pricedModel('smart', 'house')],
         budgets: {
           alert_webhook: receiver.url,
           alert_headers: { 'x-hook-token': 'hook-secret-123' },
           thresholds: [1],
         },
-      },
+      }),
       { alertRetryDelaysMs: [5] },
     )
     await app.inject({

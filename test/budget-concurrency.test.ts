@@ -5,23 +5,18 @@
 // in flight at once, spent = admitted × actual ≤ budget + admitted × (actual - estimate).
 import type { ServerResponse } from 'node:http'
 import { request } from 'undici'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Principal } from '../plugins/principal.js'
 import { estimateTokens } from '../plugins/tokens/estimate.js'
 import { chatBody } from './helpers/app.js'
 import { completionBody, sendJson, startFakeUpstream } from './helpers/fake-upstream.js'
-import { connectTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js'
-import { bearer, buildSpendApp, configKey, masterKey, openAIUsage } from './spend-helpers.js'
+import { testRedisUrl, uniquePrefix } from './helpers/redis.js'
+import { connectRedisForFile } from './helpers/state-stores.js'
+import { bearer, buildSpendApp, configKey, openAIUsage, pricedModel, spendConfig } from './spend-helpers.js'
 
-const redis = await connectTestRedis()
 const prefix = uniquePrefix('budget-concurrency')
+const redis = await connectRedisForFile(prefix)
 let prefixCount = 0
-
-afterAll(async () => {
-  if (!redis) return
-  await deleteKeys(redis, prefix)
-  await redis.quit()
-})
 
 const body = chatBody('smart', 'How much is this going to cost me?', { max_tokens: 50 })
 const estimate = estimateTokens('chat', body, 'smart')
@@ -38,12 +33,11 @@ async function twoReplicas(completionTokens: number, gate: Promise<void>) {
     sendJson(res, 200, completionBody('ok', 'house', { usage }))
   })
   const budget = { amount_usd: budgetUsd, period: 'daily' }
-  const config = {
-    providers: { up: { type: 'openai', base_url: upstream.url, api_key: 'sk-upstream-secret-value' } },
+  const config = spendConfig(upstream, {
+    keys: [configKey('team-a', { budget })],
+    models: [pricedModel('smart', 'house', price)],
     store: { type: 'redis', url: testRedisUrl, key_prefix: `${prefix}${++prefixCount}:` },
-    auth: { master_key: masterKey, keys: [configKey('team-a', { budget })] },
-    models: [{ name: 'smart', targets: [{ provider: 'up', model: 'house', price }] }],
-  }
+  })
   const replicas = [
     await buildSpendApp(config, { listen: true }),
     await buildSpendApp(config, { listen: true }),

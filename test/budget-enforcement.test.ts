@@ -2,46 +2,29 @@
 // 429 budget_exceeded (OpenAI shape, the key's name and the period's reset time in the message)
 // once what it may cost no longer fits; periods reset at UTC day, ISO week and month boundaries,
 // a total budget never; a cache hit, a failed call and keys without a budget reserve nothing.
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Principal } from '../plugins/principal.js'
 import { type BudgetWindow, budgetWindow } from '../plugins/spend/periods.js'
 import { chatBody } from './helpers/app.js'
-import { connectTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js'
+import { uniquePrefix } from './helpers/redis.js'
+import { connectRedisForFile, storeKinds } from './helpers/state-stores.js'
 import {
   bearer,
   buildSpendApp,
   configKey,
   manualClock,
   masterAuth,
-  masterKey,
+  pricedModel,
+  spendConfig,
   startUsageUpstream,
-  upstreamConfig,
 } from './spend-helpers.js'
 
-const redis = await connectTestRedis()
 const prefix = uniquePrefix('budget-enforcement')
-let prefixCount = 0
-
-afterAll(async () => {
-  if (!redis) return
-  await deleteKeys(redis, prefix)
-  await redis.quit()
-})
-
-const stores = [
-  { name: 'memory', store: () => ({ type: 'memory' }) },
-  {
-    name: 'redis',
-    store: redis
-      ? () => ({ type: 'redis', url: testRedisUrl, key_prefix: `${prefix}${++prefixCount}:` })
-      : undefined,
-  },
-]
+const redis = await connectRedisForFile(prefix)
 
 // Every call costs $0.002: the upstream reports 1000 prompt and 1000 completion tokens, priced at $1
 // per million each. A request with max_tokens 1000 is estimated at a little over $0.001.
 const callUsage = { prompt: 1000, completion: 1000, cachedPrompt: 0 }
-const priced = { input_per_mtok: 1, output_per_mtok: 1 }
 const ask = (content = 'hello there') => chatBody('smart', content, { max_tokens: 1000 })
 
 async function budgetApp(
@@ -51,15 +34,13 @@ async function budgetApp(
 ) {
   const upstream = await startUsageUpstream(() => callUsage)
   const clock = manualClock()
-  const base = upstreamConfig(upstream)
   const built = await buildSpendApp(
-    {
-      ...base,
+    spendConfig(upstream, {
+      keys: [configKey('team-a', { budget }), configKey('free')],
+      models: [pricedModel('smart', 'house-model')],
       store,
-      auth: { master_key: masterKey, keys: [configKey('team-a', { budget }), configKey('free')] },
-      models: [{ name: 'smart', targets: [{ provider: 'up', model: 'house-model', price: priced }] }],
       ...extra,
-    },
+    }),
     { now: clock.now },
   )
   const call = async (headers = bearer('team-a'), payload: Record<string, unknown> = ask()) => {
@@ -71,11 +52,11 @@ async function budgetApp(
   return { ...built, upstream, clock, call, status: () => built.app.spend.budgetStatus(principal) }
 }
 
-describe.each(stores)('budgets on the $name store', ({ store }) => {
-  const it_ = store ? it : it.skip
+describe.each(storeKinds(redis, prefix))('budgets on the $name store', ({ available, store }) => {
+  const it_ = available ? it : it.skip
 
   it_('refuses the call that no longer fits, in the OpenAI shape, naming the key and the reset', async () => {
-    const { call, clock, upstream } = await budgetApp(store!(), { amount_usd: 0.005, period: 'daily' })
+    const { call, clock, upstream } = await budgetApp(store(), { amount_usd: 0.005, period: 'daily' })
     expect((await call()).statusCode).toBe(200)
     expect((await call()).statusCode).toBe(200)
     const refused = await call()
@@ -98,7 +79,7 @@ describe.each(stores)('budgets on the $name store', ({ store }) => {
   })
 
   it_('lets a key without a budget and the master key through', async () => {
-    const { call, upstream } = await budgetApp(store!(), { amount_usd: 0, period: 'daily' })
+    const { call, upstream } = await budgetApp(store(), { amount_usd: 0, period: 'daily' })
     expect((await call()).statusCode).toBe(429)
     expect((await call(bearer('free'))).statusCode).toBe(200)
     expect((await call(masterAuth)).statusCode).toBe(200)
@@ -106,7 +87,7 @@ describe.each(stores)('budgets on the $name store', ({ store }) => {
   })
 
   it_('releases the reservation of a failed call and charges nothing for it', async () => {
-    const { call, status, upstream } = await budgetApp(store!(), { amount_usd: 1, period: 'monthly' })
+    const { call, status, upstream } = await budgetApp(store(), { amount_usd: 1, period: 'monthly' })
     upstream.requests.length = 0
     const failing = await call(bearer('team-a'), chatBody('up/error-model', 'x', { max_tokens: 10 }))
     expect(failing.statusCode).toBe(200)
@@ -122,13 +103,10 @@ describe.each(stores)('budgets on the $name store', ({ store }) => {
 
   it_('counts embeddings at their input only', async () => {
     const { app, status } = await budgetApp(
-      store!(),
+      store(),
       { amount_usd: 1, period: 'daily' },
       {
-        models: [
-          { name: 'smart', targets: [{ provider: 'up', model: 'house-model', price: priced }] },
-          { name: 'embed', targets: [{ provider: 'up', model: 'house-embed', price: priced }] },
-        ],
+        models: [pricedModel('smart', 'house-model'), pricedModel('embed', 'house-embed')],
       },
     )
     const response = await app.inject({
@@ -143,7 +121,7 @@ describe.each(stores)('budgets on the $name store', ({ store }) => {
   })
 
   it_('answers /v1/messages refusals in the Anthropic shape too', async () => {
-    const { app, call } = await budgetApp(store!(), { amount_usd: 0.002, period: 'weekly' })
+    const { app, call } = await budgetApp(store(), { amount_usd: 0.002, period: 'weekly' })
     expect((await call()).statusCode).toBe(200)
     const refused = await app.inject({
       method: 'POST',

@@ -2,36 +2,11 @@
 // that counts its calls, the control headers, per-caller namespaces and DELETE /admin/cache.
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { buildApp } from '../app.js'
-import { buildTestApp, testConfig } from './helpers/app.js'
-import { closeAfterTest } from './helpers/cleanup.js'
-import {
-  completionBody,
-  type FakeUpstream,
-  sendJson,
-  startFakeUpstream,
-  streamAnswer,
-} from './helpers/fake-upstream.js'
+import { buildTestApp } from './helpers/app.js'
+import { startCountingUpstream } from './helpers/counting-upstream.js'
+import { completionBody, type FakeUpstream, sendJson, startFakeUpstream } from './helpers/fake-upstream.js'
 
 const upstreamKey = 'sk-upstream-secret-cache'
-
-/** An OpenAI upstream whose answers carry its call count, so a replay is told from a fresh answer. */
-async function startCountingUpstream(): Promise<FakeUpstream> {
-  const upstream: FakeUpstream = await startFakeUpstream(async (req, res) => {
-    const call = upstream.requests.length
-    if (req.url.endsWith('/embeddings')) {
-      return sendJson(res, 200, {
-        object: 'list',
-        model: 'emb-up',
-        data: [{ object: 'embedding', index: 0, embedding: [call, -0.5] }],
-        usage: { prompt_tokens: 3, total_tokens: 3 },
-      })
-    }
-    if ((req.body as { stream?: boolean }).stream) return streamAnswer(res, ['answer ', `#${call}`])
-    sendJson(res, 200, completionBody(`answer #${call}`))
-  })
-  return upstream
-}
 
 function cacheConfig(upstream: FakeUpstream, extra: Record<string, unknown> = {}) {
   return {
@@ -284,15 +259,13 @@ describe('cache control headers', () => {
 describe('cache namespaces', () => {
   /** The app with a stand-in for the keys plugin: x-test-principal names the caller. */
   async function buildWithCallers(raw: Record<string, unknown>): Promise<FastifyInstance> {
-    const app = await buildApp(testConfig(raw), { logger: false })
-    closeAfterTest(() => app.close())
-    app.addHook('onRequest', (request, _reply, done) => {
-      const id = request.headers['x-test-principal']
-      if (typeof id === 'string') request.principal = { kind: 'virtual', id, name: id }
-      done()
-    })
-    await app.ready()
-    return app
+    const setup = (app: FastifyInstance) =>
+      app.addHook('onRequest', (request, _reply, done) => {
+        const id = request.headers['x-test-principal']
+        if (typeof id === 'string') request.principal = { kind: 'virtual', id, name: id }
+        done()
+      })
+    return (await buildTestApp(raw, { setup })).app
   }
 
   it('keeps each caller apart unless cache.shared is true', async () => {

@@ -1,34 +1,16 @@
 // The Redis backend through the gateway: two app instances on one Redis (as two replicas) share
 // their cache, and a Redis that is down only costs the cache, never the request.
 import type { FastifyInstance } from 'fastify'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { buildApp } from '../app.js'
 import { buildTestApp, testConfig } from './helpers/app.js'
-import {
-  completionBody,
-  type FakeUpstream,
-  sendJson,
-  startFakeUpstream,
-  streamAnswer,
-} from './helpers/fake-upstream.js'
-import { closedPort, connectTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js'
+import { startCountingUpstream } from './helpers/counting-upstream.js'
+import type { FakeUpstream } from './helpers/fake-upstream.js'
+import { closedPort, testRedisUrl, uniquePrefix } from './helpers/redis.js'
+import { connectRedisForFile } from './helpers/state-stores.js'
 
-const redis = await connectTestRedis()
 const prefix = uniquePrefix('cache-replicas')
-
-afterAll(async () => {
-  if (!redis) return
-  await deleteKeys(redis, prefix)
-  await redis.quit()
-})
-
-async function startCountingUpstream(): Promise<FakeUpstream> {
-  const upstream: FakeUpstream = await startFakeUpstream((req, res) => {
-    if ((req.body as { stream?: boolean }).stream) return streamAnswer(res)
-    sendJson(res, 200, completionBody(`answer #${upstream.requests.length}`))
-  })
-  return upstream
-}
+const redis = await connectRedisForFile(prefix)
 
 const masterKey = 'sk-master-cache-redis'
 const asMaster = { authorization: `Bearer ${masterKey}` }

@@ -1,37 +1,19 @@
 // Shared by the limits tests: a gateway on a real socket with an injected clock and captured logs,
-// a controllable OpenAI-style upstream, and the two state stores the suites run against.
+// and a controllable OpenAI-style upstream.
 import type { ServerResponse } from 'node:http'
-import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import pino from 'pino'
 import { Agent, fetch, type RequestInit, type Response } from 'undici'
-import { buildApp } from '../app.js'
-import { redactPaths } from '../plugins/request-log.js'
-import { testConfig } from './helpers/app.js'
+import { listenTestApp } from './helpers/app.js'
 import { closeAfterTest } from './helpers/cleanup.js'
-import {
-  chunkBody,
-  completionBody,
-  type FakeUpstream,
-  type RecordedRequest,
-  sendJson,
-  sseData,
-  startFakeUpstream,
-  startSse,
-} from './helpers/fake-upstream.js'
-import { testRedisUrl, uniquePrefix } from './helpers/redis.js'
+import { manualClock as clockAt, type ManualClock } from './helpers/clock.js'
+import { type FakeUpstream, sendJson, startFakeUpstream } from './helpers/fake-upstream.js'
+import { uniquePrefix } from './helpers/redis.js'
+import { answerWithUsage } from './helpers/usage-upstream.js'
+
+export type { ManualClock }
 
 /** A wall clock the test moves by hand; starts exactly at a minute boundary. */
-export function manualClock(start = 1_700_000_040_000) {
-  let at = start
-  return {
-    now: () => at,
-    advance(ms: number) {
-      at += ms
-    },
-  }
-}
-export type ManualClock = ReturnType<typeof manualClock>
+export const manualClock = (start = 1_700_000_040_000): ManualClock => clockAt(start)
 
 export interface Gateway {
   app: FastifyInstance
@@ -43,20 +25,7 @@ export interface Gateway {
 }
 
 export async function startGateway(raw: Record<string, unknown>, clock?: ManualClock): Promise<Gateway> {
-  const logs: Record<string, unknown>[] = []
-  const rawLogs: string[] = []
-  const sink = new Writable({
-    write(chunk, _encoding, callback) {
-      const text = chunk.toString()
-      rawLogs.push(text)
-      for (const line of text.split('\n').filter(Boolean)) logs.push(JSON.parse(line))
-      callback()
-    },
-  })
-  const logger = pino({ level: 'debug', redact: { paths: redactPaths, censor: '[redacted]' } }, sink)
-  const app = await buildApp(testConfig(raw), { logger, router: clock ? { now: clock.now } : {} })
-  closeAfterTest(() => app.close())
-  const origin = await app.listen({ port: 0, host: '127.0.0.1' })
+  const { app, origin, logs, rawLogs } = await listenTestApp(raw, { router: clock ? { now: clock.now } : {} })
   // A client connection left over from an aborted stream keeps app.close() waiting; closing the
   // client's pool first (cleanups run last-registered first) ends it.
   const agent = new Agent()
@@ -70,18 +39,8 @@ export async function startGateway(raw: Record<string, unknown>, clock?: ManualC
   }
 }
 
-let prefixCount = 0
-const runPrefix = uniquePrefix('limits')
-/** Every key the limits tests write in Redis starts with this (deleted by each file's afterAll). */
-export const limitsTestPrefix = runPrefix
-
-export const storeKinds = [
-  { name: 'memory store', store: () => ({ type: 'memory' }) },
-  {
-    name: 'Redis store',
-    store: () => ({ type: 'redis', url: testRedisUrl, key_prefix: `${runPrefix}${++prefixCount}:` }),
-  },
-] as const
+/** Every key the limits tests write in Redis starts with this (each file deletes its own). */
+export const limitsTestPrefix = uniquePrefix('limits')
 
 /** The usage the upstream reports for every answer. */
 export const upstreamUsage = { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 }
@@ -109,28 +68,14 @@ export async function startControlledUpstream(): Promise<ControlledUpstream> {
           res.once('close', resolve)
         })
       : Promise.resolve()
-  const upstream = await startFakeUpstream(async (req: RecordedRequest, res) => {
+  const upstream = await startFakeUpstream(async (req, res) => {
     if (failing !== null) {
       sendJson(res, failing, {
         error: { message: 'upstream failure', type: 'server_error', param: null, code: null },
       })
       return
     }
-    const body = req.body as { stream?: boolean }
-    if (body.stream) {
-      startSse(res)
-      res.write(sseData(chunkBody({ role: 'assistant', content: '' })))
-      await waitIfHeld(res)
-      if (res.destroyed) return
-      res.write(sseData(chunkBody({ content: 'Hello' })))
-      res.write(sseData(chunkBody({}, 'stop')))
-      res.write(sseData({ ...chunkBody({}), choices: [], usage: upstreamUsage }))
-      res.end(sseData('[DONE]'))
-      return
-    }
-    await waitIfHeld(res)
-    if (res.destroyed) return
-    sendJson(res, 200, completionBody('Hello', 'gpt-4o', { usage: upstreamUsage }))
+    await answerWithUsage(req, res, upstreamUsage, () => waitIfHeld(res))
   })
   return {
     ...upstream,

@@ -1,10 +1,10 @@
 // Request and token limits as clients see them, against the memory store and the real Redis alike:
 // OpenAI's x-ratelimit-* headers, 429 refusals with Retry-After in the error shape, windows moved by
 // an injected clock, TPM reservations settled with the usage the upstream reported.
-import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import { estimateTokens } from '../plugins/tokens/estimate.js'
 import { configProblems, mockOnly } from './helpers/app.js'
-import { connectTestRedis, deleteKeys } from './helpers/redis.js'
+import { connectRedisForFile, storeKinds } from './helpers/state-stores.js'
 import {
   chatRequest,
   limitsConfig,
@@ -13,25 +13,18 @@ import {
   postChat,
   startControlledUpstream,
   startGateway,
-  storeKinds,
   teamKey,
   upstreamUsage,
 } from './limits-helpers.js'
 
-const redis = await connectTestRedis()
-
-afterAll(async () => {
-  if (!redis) return
-  await deleteKeys(redis, limitsTestPrefix)
-  await redis.quit()
-})
+const redis = await connectRedisForFile(limitsTestPrefix)
 
 const keyId = 'cfg-team-a'
 const promptEstimate = estimateTokens('chat', chatRequest(), 'gpt-4o').prompt
 const reportedTokens = upstreamUsage.prompt_tokens + upstreamUsage.completion_tokens
 
-describe.each(storeKinds)('$name', ({ name, store }) => {
-  const it_ = name === 'Redis store' && !redis ? it.skip : it
+describe.each(storeKinds(redis, limitsTestPrefix))('$name store', ({ available, store }) => {
+  const it_ = available ? it : it.skip
 
   it_(
     "a key's rpm: headers on every answer, then a 429 naming the key, until the window slides",

@@ -1,8 +1,8 @@
 // Where the limits sit in the per-call pipeline: max_parallel slots held for a call's whole life
 // (streams included) and released whichever way it ends, client aborts too; cache hits counted as
 // requests but never as tokens. Memory store and real Redis alike.
-import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest'
-import { connectTestRedis, deleteKeys } from './helpers/redis.js'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
+import { connectRedisForFile, storeKinds } from './helpers/state-stores.js'
 import {
   chatRequest,
   type Gateway,
@@ -12,18 +12,11 @@ import {
   postChat,
   startControlledUpstream,
   startGateway,
-  storeKinds,
   teamKey,
   upstreamUsage,
 } from './limits-helpers.js'
 
-const redis = await connectTestRedis()
-
-afterAll(async () => {
-  if (!redis) return
-  await deleteKeys(redis, limitsTestPrefix)
-  await redis.quit()
-})
+const redis = await connectRedisForFile(limitsTestPrefix)
 
 const keyId = 'cfg-team-a'
 const auth = { authorization: `Bearer ${teamKey}`, 'content-type': 'application/json' }
@@ -40,8 +33,8 @@ async function openCall(gateway: Gateway, body: Record<string, unknown>) {
   return { res, abort: () => controller.abort() }
 }
 
-describe.each(storeKinds)('$name', ({ name, store }) => {
-  const it_ = name === 'Redis store' && !redis ? it.skip : it
+describe.each(storeKinds(redis, limitsTestPrefix))('$name store', ({ available, store }) => {
+  const it_ = available ? it : it.skip
 
   it_('max_parallel holds a slot for a whole stream and frees it on the last byte or an abort', async () => {
     const upstream = await startControlledUpstream()

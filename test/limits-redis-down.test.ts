@@ -2,8 +2,9 @@
 // store.on_error allow serves without limits and warns once; deny refuses with a 503 in the error
 // shape, without calling the upstream. Neither waits on Redis.
 import { performance } from 'node:perf_hooks'
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
-import { closedPort, connectTestRedis, deleteKeys, startRedisRelay } from './helpers/redis.js'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { closedPort, startRedisRelay } from './helpers/redis.js'
+import { connectRedisForFile } from './helpers/state-stores.js'
 import {
   chatRequest,
   limitsConfig,
@@ -15,13 +16,7 @@ import {
   teamKey,
 } from './limits-helpers.js'
 
-const redis = await connectTestRedis()
-
-afterAll(async () => {
-  if (!redis) return
-  await deleteKeys(redis, limitsTestPrefix)
-  await redis.quit()
-})
+const redis = await connectRedisForFile(limitsTestPrefix)
 
 const everyLimit = {
   keyLimits: { rpm: 1, tpm: 100, max_parallel: 1 },

@@ -1,7 +1,8 @@
 // Two gateways sharing one Redis behave as one: under 200 concurrent requests split between them,
 // each limit admits exactly its size, never one more.
-import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest'
-import { connectTestRedis, deleteKeys, testRedisUrl } from './helpers/redis.js'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
+import { testRedisUrl } from './helpers/redis.js'
+import { connectRedisForFile } from './helpers/state-stores.js'
 import {
   chatRequest,
   type Gateway,
@@ -13,13 +14,7 @@ import {
   startGateway,
 } from './limits-helpers.js'
 
-const redis = await connectTestRedis()
-
-afterAll(async () => {
-  if (!redis) return
-  await deleteKeys(redis, limitsTestPrefix)
-  await redis.quit()
-})
+const redis = await connectRedisForFile(limitsTestPrefix)
 
 let replicaSet = 0
 

@@ -1,33 +1,21 @@
 // One suite for the limit stores, memory and Redis (the real one on 127.0.0.1:6379): the sliding
 // rpm/tpm windows driven by an injected clock, all-or-nothing takes, settling, and max_parallel
 // leases. Plus the pure window arithmetic and OpenAI's duration format.
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { MemoryParallelSlots, type ParallelSlots, RedisParallelSlots } from '../plugins/limits/parallel.js'
 import { RedisLimitWindows } from '../plugins/limits/redis-windows.js'
 import { formatDuration } from '../plugins/limits/responses.js'
 import { msUntilFits, msUntilReset, remainingIn, slidingCount } from '../plugins/limits/sliding-window.js'
 import { type LimitWindows, MemoryLimitWindows } from '../plugins/limits/windows.js'
-import { connectTestRedis, deleteKeys, uniquePrefix } from './helpers/redis.js'
+import { manualClock } from './helpers/clock.js'
+import { uniquePrefix } from './helpers/redis.js'
+import { connectRedisForFile } from './helpers/state-stores.js'
 
-const redis = await connectTestRedis()
 const prefix = uniquePrefix('limit-windows')
-
-afterAll(async () => {
-  if (!redis) return
-  await deleteKeys(redis, prefix)
-  await redis.quit()
-})
+const redis = await connectRedisForFile(prefix)
 
 /** A clock the test moves; starts at a minute boundary (a multiple of 60 s since the epoch). */
-function manualClock(start = 1_700_000_040_000) {
-  let at = start
-  return {
-    now: () => at,
-    advance: (ms: number) => {
-      at += ms
-    },
-  }
-}
+const minuteClock = () => manualClock(1_700_000_040_000)
 
 let storeCount = 0
 const nextPrefix = () => `${prefix}${++storeCount}:`
@@ -53,7 +41,7 @@ describe.each(windowStores)('$name', ({ create }) => {
   const it_ = create ? it : it.skip
 
   it_('admits up to the limit in a minute, then refuses without counting the refusal', async () => {
-    const clock = manualClock()
+    const clock = minuteClock()
     const windows = create!(clock.now)
     const charge = { key: 'rpm:key:a', limit: 3, amount: 1 }
     for (let i = 1; i <= 3; i++) {
@@ -67,7 +55,7 @@ describe.each(windowStores)('$name', ({ create }) => {
   })
 
   it_('slides: the previous minute weighs by how much of it the window still covers', async () => {
-    const clock = manualClock()
+    const clock = minuteClock()
     const windows = create!(clock.now)
     const charge = { key: 'rpm:key:a', limit: 4, amount: 1 }
     for (let i = 0; i < 4; i++) await windows.take([charge])
@@ -87,7 +75,7 @@ describe.each(windowStores)('$name', ({ create }) => {
   })
 
   it_('counts an amount in every window or in none', async () => {
-    const clock = manualClock()
+    const clock = minuteClock()
     const windows = create!(clock.now)
     const key = { key: 'tpm:key:a', limit: 1000, amount: 600 }
     const model = { key: 'tpm:model:fast', limit: 700, amount: 600 }
@@ -102,7 +90,7 @@ describe.each(windowStores)('$name', ({ create }) => {
   })
 
   it_('settles a reservation in the minute it was counted, never below zero', async () => {
-    const clock = manualClock()
+    const clock = minuteClock()
     const windows = create!(clock.now)
     const charge = { key: 'tpm:key:a', limit: 1000, amount: 900 }
     const reserved = await windows.take([charge])
@@ -144,7 +132,7 @@ describe.each(slotStores)('$name', ({ create }) => {
   const it_ = create ? it : it.skip
 
   it_('holds at most the limit in flight and frees a slot on release', async () => {
-    const slots = create!(manualClock().now)
+    const slots = create!(minuteClock().now)
     const first = await slots.acquire('k', 2)
     const second = await slots.acquire('k', 2)
     expect([first.acquired, second.acquired]).toEqual([true, true])
@@ -158,7 +146,7 @@ describe.each(slotStores)('$name', ({ create }) => {
   })
 
   it_('frees nothing it did not take: a refused acquire leaves no lease behind', async () => {
-    const slots = create!(manualClock().now)
+    const slots = create!(minuteClock().now)
     const held = await slots.acquire('k', 1)
     await slots.acquire('k', 1)
     await slots.acquire('k', 1)
@@ -169,7 +157,7 @@ describe.each(slotStores)('$name', ({ create }) => {
 
 describe.runIf(redis)('RedisParallelSlots leases', () => {
   it('drops the leases of a replica that never released', async () => {
-    const clock = manualClock()
+    const clock = minuteClock()
     const slots = new RedisParallelSlots({
       client: redis!,
       keyPrefix: nextPrefix(),

@@ -4,9 +4,10 @@
 // hook registered after the spend plugin, synchronously.
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
+import type { TokenUsage } from '../plugins/call-record.js'
 import { anthropicMessage, startFakeAnthropic } from './anthropic-fake.js'
 import { chatBody } from './helpers/app.js'
-import { buildSpendApp, startUsageUpstream, upstreamConfig } from './spend-helpers.js'
+import { buildSpendApp, pricedModel, startUsageUpstream, upstreamConfig } from './spend-helpers.js'
 
 interface Seen {
   url: string
@@ -30,28 +31,27 @@ async function watchedApp(raw: Record<string, unknown>) {
 // 1000 prompt tokens of which 200 cached, 100 completion tokens.
 const usage = { prompt: 1000, completion: 100, cachedPrompt: 200 }
 
+/** watchedApp on an upstream that reports `reported` for every call; `sections` amend the config. */
+async function watchedUpstreamApp(reported: TokenUsage = usage, sections: Record<string, unknown> = {}) {
+  const upstream = await startUsageUpstream(() => reported)
+  return { upstream, ...(await watchedApp({ ...upstreamConfig(upstream), ...sections })) }
+}
+
+const post = (app: FastifyInstance, url: string, payload: Record<string, unknown>) =>
+  app.inject({ method: 'POST', url, payload })
+
 describe('cost of OpenAI-format calls', () => {
   it('prices a JSON chat completion from its usage at the dated model’s base price', async () => {
-    const upstream = await startUsageUpstream(() => usage)
-    const { app, seen } = await watchedApp(upstreamConfig(upstream))
-    const response = await app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      payload: chatBody('smart'),
-    })
+    const { app, seen } = await watchedUpstreamApp()
+    const response = await post(app, '/v1/chat/completions', chatBody('smart'))
     expect(response.statusCode).toBe(200)
     // gpt-4o: 800 × $2.50 + 200 × $1.25 + 100 × $10 per million.
     expect(seen).toEqual([{ url: '/v1/chat/completions', costUsd: 0.00325, cache: 'BYPASS' }])
   })
 
   it('prices a stream once its usage chunk passed, the client not having asked for usage', async () => {
-    const upstream = await startUsageUpstream(() => usage)
-    const { app, seen } = await watchedApp(upstreamConfig(upstream))
-    const response = await app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      payload: chatBody('smart', 'hi', { stream: true }),
-    })
+    const { app, seen, upstream } = await watchedUpstreamApp()
+    const response = await post(app, '/v1/chat/completions', chatBody('smart', 'hi', { stream: true }))
     expect(response.statusCode).toBe(200)
     expect(response.body).not.toContain('"usage":{')
     expect((upstream.requests[0]!.body as { stream_options?: unknown }).stream_options).toEqual({
@@ -61,51 +61,33 @@ describe('cost of OpenAI-format calls', () => {
   })
 
   it('prices embeddings at input only', async () => {
-    const upstream = await startUsageUpstream(() => ({ prompt: 5000, completion: 0, cachedPrompt: 0 }))
-    const { app, seen } = await watchedApp(upstreamConfig(upstream))
-    const response = await app.inject({
-      method: 'POST',
-      url: '/v1/embeddings',
-      payload: { model: 'embed', input: 'some text' },
-    })
+    const { app, seen } = await watchedUpstreamApp({ prompt: 5000, completion: 0, cachedPrompt: 0 })
+    const response = await post(app, '/v1/embeddings', { model: 'embed', input: 'some text' })
     expect(response.statusCode).toBe(200)
     // text-embedding-3-small: 5000 × $0.02 per million.
     expect(seen.map((s) => s.costUsd)).toEqual([0.0001])
   })
 
   it("uses a target's own price, cached_input_per_mtok included, over the table", async () => {
-    const upstream = await startUsageUpstream(() => usage)
-    const { app, seen } = await watchedApp({
-      ...upstreamConfig(upstream),
+    const { app, seen } = await watchedUpstreamApp(usage, {
       models: [
-        {
-          name: 'smart',
-          targets: [
-            {
-              provider: 'up',
-              model: 'gpt-4o',
-              price: { input_per_mtok: 1, output_per_mtok: 2, cached_input_per_mtok: 0.5 },
-            },
-          ],
-        },
+        pricedModel('smart', 'gpt-4o', { input_per_mtok: 1, output_per_mtok: 2, cached_input_per_mtok: 0.5 }),
       ],
     })
-    await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody('smart') })
+    await post(app, '/v1/chat/completions', chatBody('smart'))
     // A direct `<provider>/<model>` call does not go through the public model: table price.
-    await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody('up/gpt-4o') })
+    await post(app, '/v1/chat/completions', chatBody('up/gpt-4o'))
     expect(seen.map((s) => s.costUsd)).toEqual([(800 * 1 + 200 * 0.5 + 100 * 2) / 1e6, 0.00325])
   })
 
   it('prices pricing.models entries and costs a cache hit nothing', async () => {
-    const upstream = await startUsageUpstream(() => usage)
-    const { app, seen } = await watchedApp({
-      ...upstreamConfig(upstream),
+    const { app, seen, upstream } = await watchedUpstreamApp(usage, {
       pricing: { models: { 'gpt-4o': { input: 10, output: 10 } } },
       cache: { enabled: true },
     })
     const body = chatBody('smart', 'cache me', { temperature: 0 })
-    const first = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: body })
-    const second = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: body })
+    const first = await post(app, '/v1/chat/completions', body)
+    const second = await post(app, '/v1/chat/completions', body)
     expect([first.headers['x-anygate-cache'], second.headers['x-anygate-cache']]).toEqual(['MISS', 'HIT'])
     expect(seen.map((s) => [s.cache, s.costUsd])).toEqual([
       ['MISS', 0.011],
@@ -115,15 +97,8 @@ describe('cost of OpenAI-format calls', () => {
   })
 
   it('leaves the cost unknown for an unpriced model and warns once for it, not per call', async () => {
-    const upstream = await startUsageUpstream(() => usage)
-    const { app, logs, seen } = await watchedApp(upstreamConfig(upstream))
-    for (let i = 0; i < 3; i++) {
-      await app.inject({
-        method: 'POST',
-        url: '/v1/chat/completions',
-        payload: chatBody('up/house-model-7b'),
-      })
-    }
+    const { app, logs, seen } = await watchedUpstreamApp()
+    for (let i = 0; i < 3; i++) await post(app, '/v1/chat/completions', chatBody('up/house-model-7b'))
     expect(seen.map((s) => s.costUsd)).toEqual([undefined, undefined, undefined])
     const warnings = logs.filter((line) => String(line.msg).startsWith('no price for up/house-model-7b'))
     expect(warnings).toHaveLength(1)
@@ -178,27 +153,22 @@ describe('cost of /v1/messages calls', () => {
 
   it('prices a native JSON answer, cache reads at the cached rate', async () => {
     const { app, seen } = await anthropicApp()
-    const response = await app.inject({ method: 'POST', url: '/v1/messages', payload: messagesBody(false) })
+    const response = await post(app, '/v1/messages', messagesBody(false))
     expect(response.statusCode).toBe(200)
     expect(seen.map((s) => s.costUsd)).toEqual([expected])
   })
 
   it('prices a native stream from its message_start and message_delta usage', async () => {
     const { app, seen } = await anthropicApp()
-    const response = await app.inject({ method: 'POST', url: '/v1/messages', payload: messagesBody(true) })
+    const response = await post(app, '/v1/messages', messagesBody(true))
     expect(response.statusCode).toBe(200)
     expect(response.body).toContain('message_stop')
     expect(seen.map((s) => s.costUsd)).toEqual([expected])
   })
 
   it('prices /v1/messages served by an OpenAI-format upstream', async () => {
-    const upstream = await startUsageUpstream(() => usage)
-    const { app, seen } = await watchedApp(upstreamConfig(upstream))
-    const response = await app.inject({
-      method: 'POST',
-      url: '/v1/messages',
-      payload: { ...messagesBody(true), model: 'smart' },
-    })
+    const { app, seen } = await watchedUpstreamApp()
+    const response = await post(app, '/v1/messages', { ...messagesBody(true), model: 'smart' })
     expect(response.statusCode).toBe(200)
     expect(seen.map((s) => s.costUsd)).toEqual([0.00325])
   })

@@ -1,25 +1,12 @@
 // What the spend, pricing and budget tests share: an app built with a clock they move by hand (spend
 // days and budget periods follow it), config-declared keys with budgets, and a loopback OpenAI
 // upstream that reports the usage a test asks for.
-import type { ServerResponse } from 'node:http'
-import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import pino from 'pino'
-import { buildApp } from '../app.js'
 import type { TokenUsage } from '../plugins/call-record.js'
-import { redactPaths } from '../plugins/request-log.js'
-import { testConfig } from './helpers/app.js'
-import { closeAfterTest } from './helpers/cleanup.js'
-import {
-  chunkBody,
-  completionBody,
-  type FakeUpstream,
-  type RecordedRequest,
-  sendJson,
-  sseData,
-  startFakeUpstream,
-  startSse,
-} from './helpers/fake-upstream.js'
+import { buildTestApp, listenTestApp, type TestAppOptions } from './helpers/app.js'
+import { manualClock as clockAt } from './helpers/clock.js'
+import { type FakeUpstream, type RecordedRequest, startFakeUpstream } from './helpers/fake-upstream.js'
+import { answerWithUsage, type WireUsage } from './helpers/usage-upstream.js'
 
 export const masterKey = 'sk-master-spend-tests-0123456789'
 
@@ -32,18 +19,7 @@ const dayMs = 86_400_000
 export const todayAt10 = Date.now() - (Date.now() % dayMs) + 10 * 3_600_000
 
 /** A wall clock a test sets and moves; starts at todayAt10. */
-export function manualClock(start = todayAt10) {
-  let at = start
-  return {
-    now: () => at,
-    set: (ms: number) => {
-      at = ms
-    },
-    advance: (ms: number) => {
-      at += ms
-    },
-  }
-}
+export const manualClock = (start = todayAt10) => clockAt(start)
 
 export interface SpendTestApp {
   app: FastifyInstance
@@ -60,34 +36,21 @@ export interface SpendAppOptions {
   setup?: (app: FastifyInstance) => void
 }
 
+/** A test app with short spend retries; `origin` is empty unless it listens. */
 export async function buildSpendApp(
   raw: Record<string, unknown>,
   options: SpendAppOptions = {},
 ): Promise<SpendTestApp> {
-  const logs: Record<string, unknown>[] = []
-  const rawLogs: string[] = []
-  const sink = new Writable({
-    write(chunk, _encoding, callback) {
-      const text = chunk.toString()
-      rawLogs.push(text)
-      for (const line of text.split('\n').filter(Boolean)) logs.push(JSON.parse(line))
-      callback()
-    },
-  })
-  const logger = pino({ level: 'debug', redact: { paths: redactPaths, censor: '[redacted]' } }, sink)
-  const app = await buildApp(testConfig(raw), {
-    logger,
+  const appOptions: TestAppOptions = {
+    setup: options.setup,
     spend: {
       now: options.now,
       retryDelaysMs: [5, 10],
       alertRetryDelaysMs: options.alertRetryDelaysMs ?? [5, 10],
     },
-  })
-  closeAfterTest(() => app.close())
-  options.setup?.(app)
-  await app.ready()
-  const origin = options.listen ? await app.listen({ port: 0, host: '127.0.0.1' }) : ''
-  return { app, logs, rawLogs, origin }
+  }
+  if (options.listen) return listenTestApp(raw, appOptions)
+  return { ...(await buildTestApp(raw, appOptions)), origin: '' }
 }
 
 /** A config-declared key: its id is `cfg-<name>`, its secret is derived from the name. */
@@ -102,38 +65,16 @@ export const masterAuth = { authorization: `Bearer ${masterKey}` }
 export async function startUsageUpstream(
   usageFor: (req: RecordedRequest) => TokenUsage = () => ({ prompt: 7, completion: 3, cachedPrompt: 0 }),
 ): Promise<FakeUpstream> {
-  return startFakeUpstream((req, res) => answerWithUsage(req, res, usageFor(req)))
+  return startFakeUpstream((req, res) => answerWithUsage(req, res, openAIUsage(usageFor(req))))
 }
 
-export function openAIUsage(usage: TokenUsage) {
+export function openAIUsage(usage: TokenUsage): WireUsage {
   return {
     prompt_tokens: usage.prompt,
     completion_tokens: usage.completion,
     total_tokens: usage.prompt + usage.completion,
     ...(usage.cachedPrompt > 0 ? { prompt_tokens_details: { cached_tokens: usage.cachedPrompt } } : {}),
   }
-}
-
-function answerWithUsage(req: RecordedRequest, res: ServerResponse, usage: TokenUsage): void {
-  const body = req.body as { model: string; stream?: boolean }
-  if (req.url.endsWith('/embeddings')) {
-    sendJson(res, 200, {
-      object: 'list',
-      model: body.model,
-      data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }],
-      usage: { prompt_tokens: usage.prompt, total_tokens: usage.prompt },
-    })
-    return
-  }
-  if (!body.stream) {
-    sendJson(res, 200, completionBody('Hello', body.model, { usage: openAIUsage(usage) }))
-    return
-  }
-  startSse(res)
-  res.write(sseData(chunkBody({ role: 'assistant', content: 'Hel' }, null, body.model)))
-  res.write(sseData(chunkBody({ content: 'lo' }, 'stop', body.model)))
-  res.write(sseData({ ...chunkBody({}, null, body.model), choices: [], usage: openAIUsage(usage) }))
-  res.end(sseData('[DONE]'))
 }
 
 /** A config with one openai provider at `upstream` and public models for it. */
@@ -146,4 +87,27 @@ export function upstreamConfig(upstream: FakeUpstream, extra: Record<string, unk
     ],
     ...extra,
   }
+}
+
+/** $1 per million tokens each way: a call of 1000 prompt and 1000 completion tokens costs $0.002. */
+export const dollarPerMtok = { input_per_mtok: 1, output_per_mtok: 1 }
+
+/** A public model served by `upstreamModel` on the `up` provider at `price`. */
+export function pricedModel(
+  name: string,
+  upstreamModel: string,
+  price: Record<string, number> = dollarPerMtok,
+) {
+  return { name, targets: [{ provider: 'up', model: upstreamModel, price }] }
+}
+
+/**
+ * upstreamConfig where the master key and the config-declared `keys` authenticate; the other
+ * sections (models, store, budgets...) are taken as given.
+ */
+export function spendConfig(
+  upstream: FakeUpstream,
+  { keys, ...sections }: { keys: Record<string, unknown>[] } & Record<string, unknown>,
+) {
+  return { ...upstreamConfig(upstream), auth: { master_key: masterKey, keys }, ...sections }
 }

@@ -3,22 +3,17 @@
 // report answers 503 instead of hanging.
 import { performance } from 'node:perf_hooks'
 import { Redis } from 'ioredis'
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { utcDay } from '../plugins/spend/periods.js'
 import { SpendRecorder } from '../plugins/spend/recorder.js'
 import { RedisSpendStore } from '../plugins/spend/redis-spend-store.js'
 import { redisClientOptions } from '../plugins/store/index.js'
-import { closedPort, connectTestRedis, deleteKeys, startRedisRelay, uniquePrefix } from './helpers/redis.js'
+import { closedPort, startRedisRelay, uniquePrefix } from './helpers/redis.js'
+import { connectRedisForFile } from './helpers/state-stores.js'
 import { buildSpendApp, manualClock, masterAuth, masterKey } from './spend-helpers.js'
 
-const redis = await connectTestRedis()
 const prefix = uniquePrefix('spend-recorder')
-
-afterAll(async () => {
-  if (!redis) return
-  await deleteKeys(redis, prefix)
-  await redis.quit()
-})
+const redis = await connectRedisForFile(prefix)
 
 function gatewayClient(url: string): Redis {
   const client = new Redis(url, redisClientOptions)

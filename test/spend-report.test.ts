@@ -1,10 +1,11 @@
 // GET /admin/spend over real calls, on the memory store and on the real Redis: totals per model, key
 // and UTC day, date ranges and filters, its defaults, bad input as OpenAI-shaped 400s, the master
 // key only, and no secret in the answer or the logs.
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { dayMs, utcDay } from '../plugins/spend/periods.js'
 import { chatBody } from './helpers/app.js'
-import { connectTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js'
+import { uniquePrefix } from './helpers/redis.js'
+import { connectRedisForFile, storeKinds } from './helpers/state-stores.js'
 import {
   bearer,
   buildSpendApp,
@@ -12,31 +13,13 @@ import {
   manualClock,
   masterAuth,
   masterKey,
+  pricedModel,
+  spendConfig,
   startUsageUpstream,
-  upstreamConfig,
 } from './spend-helpers.js'
 
-const redis = await connectTestRedis()
 const prefix = uniquePrefix('spend-report')
-let prefixCount = 0
-
-afterAll(async () => {
-  if (!redis) return
-  await deleteKeys(redis, prefix)
-  await redis.quit()
-})
-
-const stores = [
-  { name: 'memory', store: () => ({ type: 'memory' }) },
-  {
-    name: 'redis',
-    store: redis
-      ? () => ({ type: 'redis', url: testRedisUrl, key_prefix: `${prefix}${++prefixCount}:` })
-      : undefined,
-  },
-]
-
-const priced = { input_per_mtok: 1, output_per_mtok: 1 }
+const redis = await connectRedisForFile(prefix)
 
 /** Two days of calls: a chat call costs $0.002 (1000 + 1000 tokens at $1 per million), embeddings $0.001. */
 async function appWithSpend(store: Record<string, unknown>) {
@@ -47,15 +30,11 @@ async function appWithSpend(store: Record<string, unknown>) {
   )
   const clock = manualClock()
   const built = await buildSpendApp(
-    {
-      ...upstreamConfig(upstream),
+    spendConfig(upstream, {
+      keys: [configKey('team-a'), configKey('team-b')],
+      models: [pricedModel('smart', 'house-chat'), pricedModel('embed', 'house-embed')],
       store,
-      auth: { master_key: masterKey, keys: [configKey('team-a'), configKey('team-b')] },
-      models: [
-        { name: 'smart', targets: [{ provider: 'up', model: 'house-chat', price: priced }] },
-        { name: 'embed', targets: [{ provider: 'up', model: 'house-embed', price: priced }] },
-      ],
-    },
+    }),
     { now: clock.now },
   )
   const { app } = built
@@ -92,11 +71,11 @@ async function appWithSpend(store: Record<string, unknown>) {
   return { ...built, clock, day0, day1, report }
 }
 
-describe.each(stores)('GET /admin/spend on the $name store', ({ store }) => {
-  const it_ = store ? it : it.skip
+describe.each(storeKinds(redis, prefix))('GET /admin/spend on the $name store', ({ available, store }) => {
+  const it_ = available ? it : it.skip
 
   it_('groups by model, key and day, with totals', async () => {
-    const { report, day0, day1 } = await appWithSpend(store!())
+    const { report, day0, day1 } = await appWithSpend(store())
     const range = `from=${day0}&to=${day1}`
 
     const byModel = await report(`?${range}&group_by=model`)
@@ -152,7 +131,7 @@ describe.each(stores)('GET /admin/spend on the $name store', ({ store }) => {
   })
 
   it_('filters by key, model and range', async () => {
-    const { report, day0, day1 } = await appWithSpend(store!())
+    const { report, day0, day1 } = await appWithSpend(store())
     const keyOnly = await report(`?from=${day0}&to=${day1}&key=cfg-team-a&group_by=day`)
     expect(
       keyOnly.json().data.map((row: { group: string; requests: number }) => [row.group, row.requests]),

@@ -2,26 +2,21 @@
 // real Redis on 127.0.0.1:6379, under a unique prefix) must add, report, reserve, settle, expire
 // and claim alerts the same way, including under concurrent reservations, where exactly what fits
 // in the budget may be admitted.
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type BudgetStore, MemoryBudgetStore } from '../plugins/spend/budget-store.js'
 import { dayMs, utcDay } from '../plugins/spend/periods.js'
 import { RedisBudgetStore } from '../plugins/spend/redis-budget-store.js'
 import { RedisSpendStore } from '../plugins/spend/redis-spend-store.js'
 import { MemorySpendStore, type SpendEntry, type SpendStore } from '../plugins/spend/spend-store.js'
-import { connectTestRedis, deleteKeys, uniquePrefix } from './helpers/redis.js'
+import { uniquePrefix } from './helpers/redis.js'
+import { connectRedisForFile } from './helpers/state-stores.js'
 import { manualClock, todayAt10 } from './spend-helpers.js'
 
-const redis = await connectTestRedis()
+const prefix = uniquePrefix('spend-store')
+const redis = await connectRedisForFile(prefix)
 /** `YYYY-MM-DD` `offset` days from today: Redis expires keys by the real clock. */
 const day = (offset: number) => utcDay(todayAt10 + offset * dayMs)
 const dayStart = (offset: number) => todayAt10 - 10 * 3_600_000 + offset * dayMs
-const prefix = uniquePrefix('spend-store')
-
-afterAll(async () => {
-  if (!redis) return
-  await deleteKeys(redis, prefix)
-  await redis.quit()
-})
 
 let storeCount = 0
 const nextPrefix = () => `${prefix}${++storeCount}:`

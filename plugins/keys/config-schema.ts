@@ -1,7 +1,7 @@
 // The `auth:` section of the config file: the master key, keys declared in the file, and how long a
 // replica trusts a key it verified against the shared store.
 import { type Static, Type } from '@sinclair/typebox'
-import { keyFieldSchemas } from './fields.js'
+import { optionalKeyFields } from './fields.js'
 
 export const ConfigKey = Type.Object(
   {
@@ -14,13 +14,7 @@ export const ConfigKey = Type.Object(
       description:
         'must be at least 20 characters: the secret clients send (put it in an environment variable)',
     }),
-    models: Type.Optional(keyFieldSchemas.models),
-    rpm: Type.Optional(keyFieldSchemas.rpm),
-    tpm: Type.Optional(keyFieldSchemas.tpm),
-    max_parallel: Type.Optional(keyFieldSchemas.max_parallel),
-    budget: Type.Optional(keyFieldSchemas.budget),
-    expires_at: Type.Optional(keyFieldSchemas.expires_at),
-    metadata: Type.Optional(keyFieldSchemas.metadata),
+    ...optionalKeyFields,
     disabled: Type.Boolean({ default: false, description: 'true: the key is refused (401)' }),
   },
   { additionalProperties: false },

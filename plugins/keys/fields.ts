@@ -46,6 +46,9 @@ export const keyFieldSchemas = {
   }),
 }
 
+/** Every field as an optional property, absent meaning no limit: auth.keys, create, the key record. */
+export const optionalKeyFields = Type.Partial(Type.Object(keyFieldSchemas)).properties
+
 /** What a key may do: everything but its identity. Absent fields mean "no limit". */
 export interface KeyLimits {
   models?: string[]

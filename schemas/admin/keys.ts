@@ -1,23 +1,24 @@
 // The admin API's virtual keys: what POST/PATCH /admin/keys take and what every /admin/keys route
 // answers. Bodies are closed (an unknown field is a 400 naming it): a misspelt `rmp` must not
 // silently create an unlimited key.
-import { type Static, Type } from '@sinclair/typebox'
-import { keyFieldSchemas } from '../../plugins/keys/fields.js'
+import { type Static, type TNull, type TOptional, type TUnion, Type } from '@sinclair/typebox'
+import { keyFieldSchemas, optionalKeyFields } from '../../plugins/keys/fields.js'
 import { Nullable } from '../typebox-helpers.js'
 
 const KeyName = Type.String({ minLength: 1, maxLength: 128, description: 'a label for people; not unique' })
 const Disabled = Type.Boolean({ description: 'true: the key is refused (401) until enabled again' })
 
+type KeyFieldSchemas = typeof keyFieldSchemas
+
+/** Every key field as optional and nullable: PATCH sends null to remove a limit. */
+const clearableKeyFields = Object.fromEntries(
+  Object.entries(keyFieldSchemas).map(([name, schema]) => [name, Type.Optional(Nullable(schema))]),
+) as { [K in keyof KeyFieldSchemas]: TOptional<TUnion<[KeyFieldSchemas[K], TNull]>> }
+
 export const CreateKeyRequest = Type.Object(
   {
     name: KeyName,
-    models: Type.Optional(keyFieldSchemas.models),
-    rpm: Type.Optional(keyFieldSchemas.rpm),
-    tpm: Type.Optional(keyFieldSchemas.tpm),
-    max_parallel: Type.Optional(keyFieldSchemas.max_parallel),
-    budget: Type.Optional(keyFieldSchemas.budget),
-    expires_at: Type.Optional(keyFieldSchemas.expires_at),
-    metadata: Type.Optional(keyFieldSchemas.metadata),
+    ...optionalKeyFields,
     disabled: Type.Optional(Disabled),
   },
   { additionalProperties: false, description: 'Every field but name is optional; absent means no limit.' },
@@ -27,13 +28,7 @@ export type CreateKeyRequest = Static<typeof CreateKeyRequest>
 export const UpdateKeyRequest = Type.Object(
   {
     name: Type.Optional(KeyName),
-    models: Type.Optional(Nullable(keyFieldSchemas.models)),
-    rpm: Type.Optional(Nullable(keyFieldSchemas.rpm)),
-    tpm: Type.Optional(Nullable(keyFieldSchemas.tpm)),
-    max_parallel: Type.Optional(Nullable(keyFieldSchemas.max_parallel)),
-    budget: Type.Optional(Nullable(keyFieldSchemas.budget)),
-    expires_at: Type.Optional(Nullable(keyFieldSchemas.expires_at)),
-    metadata: Type.Optional(Nullable(keyFieldSchemas.metadata)),
+    ...clearableKeyFields,
     disabled: Type.Optional(Disabled),
   },
   {
@@ -55,13 +50,7 @@ export const KeyRecord = Type.Object(
     disabled: Type.Boolean(),
     created_at: Type.String({ format: 'date-time' }),
     updated_at: Type.String({ format: 'date-time' }),
-    models: Type.Optional(keyFieldSchemas.models),
-    rpm: Type.Optional(keyFieldSchemas.rpm),
-    tpm: Type.Optional(keyFieldSchemas.tpm),
-    max_parallel: Type.Optional(keyFieldSchemas.max_parallel),
-    budget: Type.Optional(keyFieldSchemas.budget),
-    expires_at: Type.Optional(keyFieldSchemas.expires_at),
-    metadata: Type.Optional(keyFieldSchemas.metadata),
+    ...optionalKeyFields,
   },
   { description: 'A virtual key, without its secret' },
 )

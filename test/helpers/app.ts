@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
-import { buildApp } from '../../app.js'
+import { type BuildOptions, buildApp } from '../../app.js'
 import { ConfigError, type LoadedConfig, parseConfig } from '../../config/load.js'
 import { redactPaths } from '../../plugins/request-log.js'
 import { closeAfterTest } from './cleanup.js'
@@ -24,15 +24,15 @@ export function configProblems(raw: unknown, env: Record<string, string> = {}): 
 
 export const mockOnly = { providers: { mock: { type: 'mock' } }, models: [] }
 
-export interface TestApp {
-  app: FastifyInstance
+export interface CapturedLogs {
   /** Every log line the app wrote, parsed. */
   logs: Record<string, unknown>[]
   /** Every log line as written, for "never contains" checks. */
   rawLogs: string[]
 }
 
-export async function buildTestApp(raw: Record<string, unknown> = mockOnly): Promise<TestApp> {
+/** A pino logger with the app's redaction, writing into arrays the test reads. */
+export function captureLogs(level: pino.Level = 'debug'): CapturedLogs & { logger: pino.Logger } {
   const logs: Record<string, unknown>[] = []
   const rawLogs: string[] = []
   const sink = new Writable({
@@ -43,9 +43,29 @@ export async function buildTestApp(raw: Record<string, unknown> = mockOnly): Pro
       callback()
     },
   })
-  const logger = pino({ level: 'debug', redact: { paths: redactPaths, censor: '[redacted]' } }, sink)
-  const app = await buildApp(testConfig(raw), { logger })
+  const logger = pino({ level, redact: { paths: redactPaths, censor: '[redacted]' } }, sink)
+  return { logger, logs, rawLogs }
+}
+
+export interface TestApp extends CapturedLogs {
+  app: FastifyInstance
+}
+
+/** What buildApp takes besides the logger (always captured), plus a hook before ready. */
+export interface TestAppOptions extends Omit<BuildOptions, 'logger'> {
+  /** Runs before ready, e.g. to add a hook the test observes with. */
+  setup?: (app: FastifyInstance) => void
+}
+
+export async function buildTestApp(
+  raw: Record<string, unknown> = mockOnly,
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const { logger, logs, rawLogs } = captureLogs()
+  const { setup, ...buildOptions } = options
+  const app = await buildApp(testConfig(raw), { ...buildOptions, logger })
   closeAfterTest(() => app.close())
+  setup?.(app)
   await app.ready()
   return { app, logs, rawLogs }
 }
@@ -53,8 +73,9 @@ export async function buildTestApp(raw: Record<string, unknown> = mockOnly): Pro
 /** The same, listening on an ephemeral loopback port; returns its origin. */
 export async function listenTestApp(
   raw: Record<string, unknown> = mockOnly,
+  options: TestAppOptions = {},
 ): Promise<TestApp & { origin: string }> {
-  const built = await buildTestApp(raw)
+  const built = await buildTestApp(raw, options)
   const origin = await built.app.listen({ port: 0, host: '127.0.0.1' })
   return { ...built, origin }
 }
