@@ -60,6 +60,11 @@ export interface RouterObserver {
   /** Skips at a target's turn; skips known before the order was made are in decision(). */
   skip?(event: SkipEvent): void
   breaker?(event: BreakerTransition): void
+  /**
+   * Runs an attempt's upstream call (after attemptStart) and returns its result: tracing makes the
+   * attempt's span current around it, so the upstream request carries the attempt's traceparent.
+   */
+  attemptScope?<T>(requestId: string, attempt: number, run: () => Promise<T>): Promise<T>
 }
 
 /** The observers of one router; add() is how plugins registered after the router subscribe. */
@@ -67,11 +72,25 @@ export class RouterObservers {
   readonly #all: RouterObserver[] = []
   wantsDecisions = false
   wantsAttempts = false
+  /** Some observer wraps the upstream calls (attemptScope); without one the router calls directly. */
+  scopesAttempts = false
 
   add(observer: RouterObserver): void {
     this.#all.push(observer)
     this.wantsDecisions ||= observer.decision !== undefined || observer.skip !== undefined
     this.wantsAttempts ||= observer.attemptStart !== undefined || observer.attemptEnd !== undefined
+    this.scopesAttempts ||= observer.attemptScope !== undefined
+  }
+
+  /** `run` inside every observer's attemptScope, the first added outermost. */
+  inAttemptScope<T>(requestId: string, attempt: number, run: () => Promise<T>): Promise<T> {
+    let wrapped = run
+    for (const observer of [...this.#all].reverse()) {
+      if (!observer.attemptScope) continue
+      const inner = wrapped
+      wrapped = () => observer.attemptScope!(requestId, attempt, inner)
+    }
+    return wrapped()
   }
 
   decision(event: RoutingDecisionEvent): void {

@@ -11,6 +11,7 @@ import {
   upstreamTimeout,
   upstreamUnreachable,
 } from '../../plugins/gateway-error.js'
+import { withTraceHeaders } from '../../plugins/tracing/upstream-headers.js'
 import { readSseEvents, type SseEvent } from './sse-reader.js'
 
 export interface UpstreamClientOptions {
@@ -92,7 +93,8 @@ export class UpstreamClient {
       const response = await this.#pool.request({
         method: req.method,
         path: this.#basePath + req.path,
-        headers: req.headers ? { ...this.#headers, ...req.headers } : this.#headers,
+        // traceparent of the attempt span when tracing is on (a no-op check when it is off).
+        headers: withTraceHeaders(req.headers ? { ...this.#headers, ...req.headers } : this.#headers),
         body: req.body,
         signal: controller.signal,
       })
