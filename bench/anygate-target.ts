@@ -1,10 +1,16 @@
-// AnyGate as deployed, apart from logging: the default config, openai-type providers pointing at the
-// fake upstream and one public model for them. Logging is silenced so the bench measures the
-// request path rather than stdout; pino is still built, as in production.
+// AnyGate as deployed, apart from logging: openai-type providers pointing at the fake upstream, one
+// public model for them, and the plugins its variant turns on (bench/anygate-variants.ts). Logging
+// is silenced so the bench measures the request path rather than stdout; pino is still built, as
+// in production.
 import type { AddressInfo } from 'node:net'
 import { buildApp } from '../app.js'
 import { parseConfig } from '../config/load.js'
-import { benchModel, upstreamModel } from './chat-payloads.js'
+import {
+  type AnyGateVariant,
+  type RedisPlace,
+  type VariantSecrets,
+  variantDocument,
+} from './anygate-variants.js'
 import type { RunningServer } from './running-server.js'
 
 export interface AnyGateOptions {
@@ -16,39 +22,38 @@ export interface AnyGateOptions {
    * the upstream's answer stays the one the single-target figures were measured with.
    */
   targets?: number
+  /** Which plugins run (default: the default config). */
+  variant?: AnyGateVariant
+  /** stack-redis only. */
+  redis?: RedisPlace
 }
 
-function groupOf(upstreamOrigin: string, count: number) {
-  const base_url = `${upstreamOrigin}/v1`
-  if (count === 1) {
-    return {
-      providers: { bench: { type: 'openai', base_url } },
-      targets: [{ provider: 'bench', model: upstreamModel }],
-    }
-  }
-  const names = Array.from({ length: count }, (_, i) => `bench-${i + 1}`)
-  return {
-    providers: Object.fromEntries(names.map((name) => [name, { type: 'openai', base_url }])),
-    targets: names.map((provider, i) => ({ provider, model: upstreamModel, weight: count - i })),
-  }
+/** The environment variables a forked stack variant reads its keys from: never argv, which ps shows. */
+export const secretEnvNames = {
+  masterKey: 'ANYGATE_BENCH_MASTER_KEY',
+  clientKey: 'ANYGATE_BENCH_CLIENT_KEY',
+} as const satisfies Record<keyof VariantSecrets, string>
+
+function secretsFromEnv(env: NodeJS.ProcessEnv): VariantSecrets | undefined {
+  const masterKey = env[secretEnvNames.masterKey]
+  const clientKey = env[secretEnvNames.clientKey]
+  return masterKey && clientKey ? { masterKey, clientKey } : undefined
 }
 
-export function benchConfig(upstreamOrigin: string, targetCount = 1) {
-  const { providers, targets } = groupOf(upstreamOrigin, targetCount)
+export function benchConfig(options: AnyGateOptions, secrets?: VariantSecrets) {
+  const document = variantDocument({
+    variant: options.variant ?? 'default',
+    upstreamOrigin: options.upstreamOrigin,
+    targets: options.targets,
+    secrets,
+    redis: options.redis,
+  })
   // An empty env keeps the caller's ANYGATE_*/LOG_LEVEL variables out of the measurement.
-  return parseConfig(
-    {
-      server: { host: '127.0.0.1', port: 0, log_level: 'silent' },
-      providers,
-      models: [{ name: benchModel, strategy: 'weighted', targets }],
-    },
-    {},
-    process.cwd(),
-  )
+  return parseConfig(document, {}, process.cwd())
 }
 
 export async function startAnyGate(options: AnyGateOptions): Promise<RunningServer> {
-  const config = benchConfig(options.upstreamOrigin, options.targets)
+  const config = benchConfig(options, secretsFromEnv(process.env))
   const app = await buildApp(config, { logger: { level: 'silent' } })
   await app.listen({ host: config.server.host, port: config.server.port })
   const { port } = app.server.address() as AddressInfo

@@ -15,6 +15,14 @@ const messages = [
 
 export const chatRequestBody = JSON.stringify({ model: benchModel, messages, max_tokens: 64 })
 
+/** The cache stores chat answers at temperature 0 only (an unset temperature is 1, sampled). */
+export const cacheableRequestBody = JSON.stringify({
+  model: benchModel,
+  messages,
+  max_tokens: 64,
+  temperature: 0,
+})
+
 // include_usage makes all three targets return the same events: AnyGate always asks upstream for
 // usage and drops it when the client did not ask, which the other two would not do.
 export const streamRequestBody = JSON.stringify({

@@ -31,8 +31,15 @@ function nextMessage<T extends ChildMessage['type']>(
   })
 }
 
-export async function forkServer(spec: ServerSpec): Promise<ChildServer> {
-  const child = fork(entry, [JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+/** `secrets` reach the child as environment variables, which, unlike argv, other users cannot list. */
+export async function forkServer(
+  spec: ServerSpec,
+  secrets: Record<string, string> = {},
+): Promise<ChildServer> {
+  const child = fork(entry, [JSON.stringify(spec)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...secrets },
+  })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const started = await nextMessage(child, 'listening')
   if (started.type === 'failed') throw new Error(`${spec.kind} server failed to start:\n${started.message}`)

@@ -6,52 +6,106 @@ import { chatPath, chatRequestBody, jsonHeaders } from './chat-payloads.js'
 export interface HttpLoadResult {
   latenciesMs: number[]
   ok: number
-  /** Non-2xx responses plus connection errors and timeouts. */
+  /** Non-2xx responses, responses the check refused, connection errors and timeouts. */
   failed: number
+  /** The first refused response's reason, so a broken target is explained rather than just counted. */
+  firstFailure?: string
   seconds: number
   requestsPerSecond: number
 }
 
-function runAutocannon(options: autocannon.Options): Promise<HttpLoadResult> {
+export type ResponseHeaders = Record<string, string | string[] | undefined>
+
+/** What a target is sent; every field defaults to the plain chat request. */
+export interface LoadRequest {
+  /** Sent beside content-type, e.g. the virtual key the target expects. */
+  headers?: Record<string, string>
+  body?: string
+  /**
+   * Names what is wrong with a 2xx response's headers, if anything: such a response counts as
+   * failed and its latency is dropped (e.g. a cache MISS in a cache-hit run).
+   */
+  check?: (headers: ResponseHeaders) => string | undefined
+}
+
+type Load = Pick<autocannon.Options, 'overallRate' | 'connections' | 'duration'>
+
+function runAutocannon(origin: string, request: LoadRequest, load: Load): Promise<HttpLoadResult> {
+  const { check } = request
+  const latenciesMs: number[] = []
+  // 2xx responses the check refused (autocannon counts them as 2xx), and the first reason given.
+  let refused = 0
+  let firstFailure: string | undefined
+  // autocannon calls a request's onResponse, which gets the headers its 'response' event lacks, just
+  // before that event for the same response (after the response time was taken): one flag links them.
+  let lastRefused = false
+  const onResponse = (status: number, body: string, _context: unknown, headers: unknown) => {
+    const success = status >= 200 && status < 300
+    const problem = success ? check?.(headers as ResponseHeaders) : `status ${status}: ${body.slice(0, 200)}`
+    lastRefused = success && problem !== undefined
+    if (lastRefused) refused++
+    if (problem !== undefined) firstFailure ??= problem
+  }
+  const options: autocannon.Options = {
+    ...load,
+    url: origin,
+    requests: [
+      {
+        method: 'POST',
+        path: chatPath,
+        headers: { ...jsonHeaders, ...request.headers },
+        body: request.body ?? chatRequestBody,
+        // Only when asked: autocannon then turns every response's raw headers into an object.
+        ...(check ? { onResponse } : {}),
+      },
+    ],
+  }
   return new Promise((resolve, reject) => {
-    const latenciesMs: number[] = []
     const instance = autocannon(options, (err, result) => {
       if (err) return reject(err)
+      const ok = result['2xx'] - refused
       resolve({
         latenciesMs,
-        ok: result['2xx'],
-        failed: result.non2xx + result.errors,
+        ok,
+        failed: result.non2xx + result.errors + refused,
+        firstFailure,
         seconds: result.duration,
-        requestsPerSecond: result['2xx'] / result.duration,
+        requestsPerSecond: ok / result.duration,
       })
     })
     // A connection's first response also paid for the TCP connect, which no gateway can change.
     const connected = new WeakSet<object>()
     instance.on('response', (client, statusCode, _bytes, responseTime) => {
+      const wasRefused = lastRefused
+      lastRefused = false
       if (!connected.has(client)) {
         connected.add(client)
         return
       }
-      if (statusCode >= 200 && statusCode < 300) latenciesMs.push(responseTime)
+      if (statusCode >= 200 && statusCode < 300 && !wasRefused) latenciesMs.push(responseTime)
     })
   })
 }
-
-const chatRequest = (origin: string) => ({
-  url: origin + chatPath,
-  method: 'POST' as const,
-  headers: jsonHeaders,
-  body: chatRequestBody,
-})
 
 /**
  * autocannon's rate limit releases each connection's per-second quota at the top of every second,
  * so this is `connections`-wide bursts adding up to `rate` per second, not evenly spaced arrivals.
  */
-export function fixedRate(origin: string, rate: number, connections: number, seconds: number) {
-  return runAutocannon({ ...chatRequest(origin), overallRate: rate, connections, duration: seconds })
+export function fixedRate(
+  origin: string,
+  rate: number,
+  connections: number,
+  seconds: number,
+  request: LoadRequest = {},
+) {
+  return runAutocannon(origin, request, { overallRate: rate, connections, duration: seconds })
 }
 
-export function maxThroughput(origin: string, connections: number, seconds: number) {
-  return runAutocannon({ ...chatRequest(origin), connections, duration: seconds })
+export function maxThroughput(
+  origin: string,
+  connections: number,
+  seconds: number,
+  request: LoadRequest = {},
+) {
+  return runAutocannon(origin, request, { connections, duration: seconds })
 }

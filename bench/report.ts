@@ -7,7 +7,12 @@ export type TargetName = (typeof targetNames)[number]
 
 /** AnyGate with a 3-target public model, measured beside the others in the fixed-rate scenario. */
 export const groupTargetName = 'anygate-3'
-export type BenchTargetName = TargetName | typeof groupTargetName
+/** AnyGate with other plugins on or off, measured beside the others in the plugins scenario. */
+export const variantTargetNames = ['anygate-bare', 'anygate-stack-memory', 'anygate-stack-redis'] as const
+export type VariantTargetName = (typeof variantTargetNames)[number]
+/** AnyGate with the memory response cache, measured beside direct in the cache scenario. */
+export const cacheTargetName = 'anygate-cache'
+export type BenchTargetName = TargetName | typeof groupTargetName | VariantTargetName | typeof cacheTargetName
 
 export interface ReportRow {
   scenario: string

@@ -1,17 +1,19 @@
-// `npm run bench`: fake upstream, floor and AnyGate each in a forked process, load from this one.
-// Progress goes to stderr, the Markdown report to stdout.
+// `npm run bench [-- --only=plugins,cache]`: the fake upstream, the floor and the AnyGate variants
+// the selected scenarios need, each in a forked process, load from this one. Progress goes to
+// stderr, the Markdown report to stdout.
 import { cpus, platform, release } from 'node:os'
+import type { Redis } from 'ioredis'
+import type { RedisPlace } from './anygate-variants.js'
+import { benchKeyPrefix, connectBenchRedis, defaultBenchRedisUrl, deleteBenchKeys } from './bench-redis.js'
 import { expectedStreamEvents } from './chat-payloads.js'
 import { type ChildServer, forkServer } from './child-server.js'
-import { groupTable, groupTargetName, markdownTable } from './report.js'
-import {
-  fixedRateScenario,
-  type ScenarioOutcome,
-  streamScenario,
-  type Targets,
-  throughputScenario,
-} from './scenarios.js'
-import { readSettings } from './settings.js'
+import { cacheScenario, pluginsScenario } from './plugin-scenarios.js'
+import { groupTable, markdownTable } from './report.js'
+import { progress, type Targets } from './rounds.js'
+import { fixedRateScenario, type ScenarioOutcome, streamScenario, throughputScenario } from './scenarios.js'
+import { type ScenarioName, selectScenarios, targetsFor } from './selection.js'
+import { type BenchSettings, readSettings } from './settings.js'
+import { newSecrets, startTargets } from './start-targets.js'
 import { checkTargets } from './target-check.js'
 
 function machineNote(): string {
@@ -19,67 +21,110 @@ function machineNote(): string {
   return `${cores.length} cores (${cores[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, ${platform()} ${release()}`
 }
 
-async function main(): Promise<void> {
-  const settings = readSettings()
-  const started = Date.now()
-  const servers: ChildServer[] = []
-  try {
-    const upstream = await forkServer({
-      kind: 'fake-upstream',
-      options: { chunks: settings.streamChunks, chunkDelayMs: settings.chunkDelayMs },
-    })
-    servers.push(upstream)
-    const gateways = await Promise.all([
-      forkServer({ kind: 'floor', options: { upstreamOrigin: upstream.origin } }),
-      forkServer({ kind: 'anygate', options: { upstreamOrigin: upstream.origin } }),
-      forkServer({ kind: 'anygate', options: { upstreamOrigin: upstream.origin, targets: 3 } }),
-    ])
-    servers.push(...gateways)
-    const [floor, anygate, anygateGroup] = gateways
-    const targets: Targets = {
-      direct: { origin: upstream.origin, server: upstream },
-      floor: { origin: floor.origin, server: floor },
-      anygate: { origin: anygate.origin, server: anygate },
-      [groupTargetName]: { origin: anygateGroup.origin, server: anygateGroup },
-    }
-    const events = expectedStreamEvents(settings.streamChunks)
-    process.stderr.write(
-      `bench: upstream ${upstream.origin}, floor ${floor.origin}, anygate ${anygate.origin}, ` +
-        `${groupTargetName} ${anygateGroup.origin}\n`,
-    )
+const scenarioRunners: Record<
+  ScenarioName,
+  (targets: Targets, settings: BenchSettings, streamEvents: number) => Promise<ScenarioOutcome>
+> = {
+  fixed: fixedRateScenario,
+  throughput: throughputScenario,
+  stream: streamScenario,
+  plugins: pluginsScenario,
+  cache: cacheScenario,
+}
 
-    await checkTargets(targets, events)
-    const outcomes: ScenarioOutcome[] = [
-      await fixedRateScenario(targets, settings),
-      await throughputScenario(targets, settings),
-      await streamScenario(targets, settings, events),
-    ]
-
-    const seconds = Math.round((Date.now() - started) / 1000)
-    const groups = outcomes.flatMap((outcome) => (outcome.group ? [outcome.group] : []))
-    const report = [
-      '## AnyGate benchmark',
+function report(outcomes: readonly ScenarioOutcome[], seconds: number): string {
+  const main = outcomes.filter((outcome) => outcome.rows.length > 0)
+  const groups = outcomes.flatMap((outcome) => (outcome.group ? [outcome.group] : []))
+  const lines = ['## AnyGate benchmark', '']
+  if (main.length > 0) {
+    lines.push(
+      markdownTable(main.flatMap((outcome) => outcome.rows)),
       '',
-      markdownTable(outcomes.flatMap((outcome) => outcome.rows)),
-      '',
-      ...outcomes.map((outcome) => `- ${outcome.note}`),
+      ...main.map((outcome) => `- ${outcome.note}`),
       "- server CPU = user + system CPU of the target's own process over the measured runs, divided by the " +
         "requests (streams) it served; for floor and anygate the fake upstream's share is not included",
       '- TTFB = first response body byte (the first SSE event), not the response headers',
-      `- machine: ${machineNote()}; load generator, fake upstream, floor and AnyGate in separate processes; run took ${seconds} s`,
       '',
+    )
+  }
+  if (groups.length > 0) {
+    lines.push(
       '### A 3-target public model',
       '',
       groupTable(groups.flatMap((group) => group.rows)),
       '',
       ...groups.map((group) => `- ${group.note}`),
       '',
-    ]
-    process.stdout.write(report.join('\n'))
+    )
+  }
+  for (const outcome of outcomes) if (outcome.section) lines.push(outcome.section, '')
+  lines.push(
+    `- machine: ${machineNote()}; load generator, fake upstream and every gateway in separate processes; ` +
+      `run took ${seconds} s`,
+    '',
+  )
+  return lines.join('\n')
+}
+
+async function cleanUp(client: Redis, place: RedisPlace): Promise<void> {
+  try {
+    const deleted = await deleteBenchKeys(client, place)
+    progress(`bench: deleted ${deleted} Redis keys under ${place.keyPrefix}`)
+  } catch (err) {
+    progress(`bench: could not delete the Redis keys under ${place.keyPrefix}: ${(err as Error).message}`)
+    process.exitCode = 1
+  } finally {
+    client.disconnect()
+  }
+}
+
+async function main(): Promise<void> {
+  let scenarios: ScenarioName[]
+  try {
+    scenarios = selectScenarios(process.argv.slice(2), process.env)
+  } catch (err) {
+    // A usage mistake: the message says what to write, a stack trace would not help.
+    progress(`bench: ${(err as Error).message}`)
+    process.exitCode = 2
+    return
+  }
+  const settings = readSettings()
+  const names = targetsFor(scenarios)
+  const started = Date.now()
+  const servers: ChildServer[] = []
+  let redis: { client: Redis; place: RedisPlace } | undefined
+  try {
+    if (names.includes('anygate-stack-redis')) {
+      const url = process.env.BENCH_REDIS_URL || defaultBenchRedisUrl
+      redis = { client: await connectBenchRedis(url), place: { url, keyPrefix: benchKeyPrefix() } }
+    }
+    const upstream = await forkServer({
+      kind: 'fake-upstream',
+      options: { chunks: settings.streamChunks, chunkDelayMs: settings.chunkDelayMs },
+    })
+    servers.push(upstream)
+    const launched = await startTargets(names, { upstream, secrets: newSecrets(), redis: redis?.place })
+    servers.push(...launched.servers)
+    const { targets } = launched
+    progress(
+      `bench: scenarios ${scenarios.join(', ')}; ` +
+        Object.entries(targets)
+          .map(([name, target]) => `${name} ${target.origin}`)
+          .join(', '),
+    )
+
+    const events = expectedStreamEvents(settings.streamChunks)
+    await checkTargets(targets, events)
+    const outcomes: ScenarioOutcome[] = []
+    for (const scenario of scenarios)
+      outcomes.push(await scenarioRunners[scenario](targets, settings, events))
+
+    process.stdout.write(report(outcomes, Math.round((Date.now() - started) / 1000)))
     // Figures measured over failing requests mean nothing: say so in the exit code.
     if (outcomes.some((outcome) => outcome.failed > 0)) process.exitCode = 1
   } finally {
     await Promise.all(servers.map((server) => server.stop()))
+    if (redis) await cleanUp(redis.client, redis.place)
   }
 }
 

@@ -1,109 +1,31 @@
-// The three scenarios. Every target is warmed up first (results discarded), then measured in rounds
-// taken in turn: direct, floor, anygate, direct, floor... Only one target is under load at a time.
-// The fixed-rate scenario also measures AnyGate with a 3-target group in the same rounds, so its
+// The scenarios comparing direct, floor and AnyGate (bench/rounds.ts measures them in turn). The
+// fixed-rate scenario also measures AnyGate with a 3-target group in the same rounds, so its
 // figures and the single-target ones share their conditions.
-import { setTimeout as sleep } from 'node:timers/promises'
-import type { ChildServer } from './child-server.js'
-import { fixedRate, type HttpLoadResult, maxThroughput } from './http-load.js'
+import { fixedRate, maxThroughput } from './http-load.js'
 import { spread } from './percentiles.js'
+import { type GroupRow, groupTargetName, type ReportRow, type TargetName, targetNames } from './report.js'
 import {
-  type BenchTargetName,
-  type GroupRow,
-  groupTargetName,
-  type ReportRow,
-  type TargetName,
-  targetNames,
-} from './report.js'
+  failureNote,
+  mapTargets,
+  measureInRounds,
+  mergeHttp,
+  namesOf,
+  type Targets,
+  totalFailed,
+} from './rounds.js'
 import type { BenchSettings } from './settings.js'
 import { type StreamLoadResult, streamLoad } from './stream-load.js'
 
-export interface Target {
-  origin: string
-  /** The process serving the target, whose CPU time is charged to it. */
-  server: ChildServer
-}
-
-export type Targets = Record<BenchTargetName, Target>
-
 export interface ScenarioOutcome {
+  /** Rows of the main table (direct, floor, anygate side by side); empty for scenarios of their own. */
   rows: ReportRow[]
   /** Achieved load and failures: the conditions the rows were measured under. */
   note: string
   failed: number
   /** The 3-target group beside direct and single-target AnyGate (fixed-rate scenario only). */
   group?: { rows: GroupRow[]; note: string }
-}
-
-interface Measured<T> {
-  runs: T[]
-  /** CPU the target's own process spent during the measured runs, warm-ups excluded. */
-  cpuMicros: number
-}
-
-const progress = (text: string) => process.stderr.write(`${text}\n`)
-
-const namesOf = <N extends string>(results: Record<N, unknown>) => Object.keys(results) as N[]
-
-function mapTargets<N extends string, T, U>(results: Record<N, T>, map: (result: T) => U): Record<N, U> {
-  return Object.fromEntries(namesOf(results).map((name) => [name, map(results[name])])) as Record<N, U>
-}
-
-async function measureInRounds<T, N extends BenchTargetName>(
-  label: string,
-  targets: Targets,
-  names: readonly N[],
-  rounds: number,
-  warmUp: (origin: string) => Promise<unknown>,
-  measure: (origin: string) => Promise<T>,
-): Promise<Record<N, Measured<T>>> {
-  const measured = Object.fromEntries(
-    names.map((name): [N, Measured<T>] => [name, { runs: [], cpuMicros: 0 }]),
-  ) as Record<N, Measured<T>>
-  for (const name of names) {
-    progress(`  ${label}: warming up ${name}`)
-    await warmUp(targets[name].origin)
-  }
-  for (let round = 1; round <= rounds; round++) {
-    for (const name of names) {
-      progress(`  ${label}: ${name}, round ${round}/${rounds}`)
-      const { origin, server } = targets[name]
-      const cpuBefore = await server.cpuMicros()
-      measured[name].runs.push(await measure(origin))
-      measured[name].cpuMicros += (await server.cpuMicros()) - cpuBefore
-      // Lets GC, sockets and the upstream's backlog settle before the next target.
-      await sleep(200)
-    }
-  }
-  return measured
-}
-
-interface Counted {
-  failed: number
-  firstFailure?: string
-}
-
-function failureNote<N extends BenchTargetName>(results: Record<N, Measured<Counted>>): string {
-  const lines = namesOf(results).flatMap((name) => {
-    const failed = results[name].runs.reduce((sum, run) => sum + run.failed, 0)
-    if (failed === 0) return []
-    const reason = results[name].runs.find((run) => run.firstFailure)?.firstFailure
-    return [`**${name}: ${failed} failed**${reason ? ` (first: ${reason})` : ''}`]
-  })
-  return lines.length === 0 ? 'no failures' : lines.join(', ')
-}
-
-const totalFailed = <N extends BenchTargetName>(results: Record<N, Measured<Counted>>) =>
-  namesOf(results).reduce((sum, name) => sum + results[name].runs.reduce((s, run) => s + run.failed, 0), 0)
-
-function mergeHttp(measured: Measured<HttpLoadResult>) {
-  const ok = measured.runs.reduce((sum, run) => sum + run.ok, 0)
-  const seconds = measured.runs.reduce((sum, run) => sum + run.seconds, 0)
-  return {
-    latency: spread(measured.runs.flatMap((run) => run.latenciesMs)),
-    ok,
-    requestsPerSecond: ok / seconds,
-    cpuMicrosPerRequest: measured.cpuMicros / ok,
-  }
+  /** Markdown sections of its own (heading, tables, notes), for scenarios that compare other targets. */
+  section?: string
 }
 
 function cpuRow(scenario: string, metric: string, values: Record<TargetName, number>): ReportRow {
@@ -121,8 +43,8 @@ export async function fixedRateScenario(targets: Targets, s: BenchSettings): Pro
     targets,
     [...targetNames, groupTargetName],
     s.rounds,
-    (origin) => fixedRate(origin, s.fixedRate, s.rateConnections, s.warmupSeconds),
-    (origin) => fixedRate(origin, s.fixedRate, s.rateConnections, seconds),
+    (target) => fixedRate(target.origin, s.fixedRate, s.rateConnections, s.warmupSeconds, target.request),
+    (target) => fixedRate(target.origin, s.fixedRate, s.rateConnections, seconds, target.request),
   )
   const all = mapTargets(measured, mergeHttp)
   const { [groupTargetName]: group, ...merged } = all
@@ -175,8 +97,8 @@ export async function throughputScenario(targets: Targets, s: BenchSettings): Pr
     targets,
     targetNames,
     s.rounds,
-    (origin) => maxThroughput(origin, s.throughputConnections, s.warmupSeconds),
-    (origin) => maxThroughput(origin, s.throughputConnections, seconds),
+    (target) => maxThroughput(target.origin, s.throughputConnections, s.warmupSeconds, target.request),
+    (target) => maxThroughput(target.origin, s.throughputConnections, seconds, target.request),
   )
   const merged = mapTargets(measured, mergeHttp)
   const served = targetNames.map((name) => `${name} ${merged[name].ok}`).join(', ')
@@ -212,8 +134,13 @@ export async function streamScenario(
     targets,
     targetNames,
     s.rounds,
-    (origin) => streamLoad(origin, { ...load, requests: s.streamWarmupRequests }),
-    (origin) => streamLoad(origin, { ...load, requests: perRound }),
+    (target) =>
+      streamLoad(target.origin, {
+        ...load,
+        headers: target.request?.headers,
+        requests: s.streamWarmupRequests,
+      }),
+    (target) => streamLoad(target.origin, { ...load, headers: target.request?.headers, requests: perRound }),
   )
   const merged = mapTargets(measured, (m) => {
     const completed = m.runs.reduce((sum, run) => sum + run.ttfbMs.length, 0)

@@ -17,6 +17,18 @@ export interface BenchSettings {
    */
   rateConnections: number
   throughputConnections: number
+  /**
+   * Rate of the plugins and cache scenarios: low enough that a request never waits for another, so
+   * the difference between two variants is the price of their plugins rather than of queueing.
+   */
+  pluginRate: number
+  /** One connection: requests go one after another, none queues behind another in the gateway. */
+  pluginConnections: number
+  /**
+   * Rounds of the plugins and cache scenarios: more and shorter than `rounds`, since their figures
+   * are differences of a few tenths of a millisecond between targets measured at different moments.
+   */
+  pluginRounds: number
   /** Content chunks per streamed answer (BENCH_CHUNKS). */
   streamChunks: number
   /** Fake upstream pause between chunks (BENCH_CHUNK_DELAY_MS). */
@@ -47,6 +59,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     fixedRate: 500,
     rateConnections: 2,
     throughputConnections: 32,
+    pluginRate: 200,
+    pluginConnections: 1,
+    pluginRounds: Math.max(1, Math.min(5, Math.floor(durationSeconds))),
     streamChunks: Math.round(positive(env, 'BENCH_CHUNKS', 50)),
     chunkDelayMs: positive(env, 'BENCH_CHUNK_DELAY_MS', 0, true),
     streamConcurrency: 8,

@@ -17,6 +17,8 @@ export interface StreamLoadOptions {
   concurrency: number
   /** SSE events a complete answer holds, [DONE] included. */
   expectedEvents: number
+  /** Sent beside content-type, e.g. the virtual key the target expects. */
+  headers?: Record<string, string>
 }
 
 function streamProblem(statusCode: number, text: string, expectedEvents: number): string | undefined {
@@ -31,6 +33,7 @@ export async function streamLoad(origin: string, options: StreamLoadOptions): Pr
   // One socket per concurrent stream, kept alive across requests like any SDK's agent.
   const pool = new Pool(origin, { connections: options.concurrency, keepAliveTimeout: 30_000 })
   const result: StreamLoadResult = { ttfbMs: [], totalMs: [], failed: 0 }
+  const headers = { ...jsonHeaders, ...options.headers }
   let started = 0
 
   async function oneStream(): Promise<void> {
@@ -42,7 +45,7 @@ export async function streamLoad(origin: string, options: StreamLoadOptions): Pr
       const { statusCode, body } = await pool.request({
         method: 'POST',
         path: chatPath,
-        headers: jsonHeaders,
+        headers,
         body: streamRequestBody,
       })
       for await (const part of body) {

@@ -2,16 +2,16 @@
 // otherwise show up as an impressively fast stream of errors.
 import { Client } from 'undici'
 import { chatPath, chatRequestBody, jsonHeaders } from './chat-payloads.js'
-import type { Targets } from './scenarios.js'
+import type { Target, Targets } from './rounds.js'
 import { streamLoad } from './stream-load.js'
 
-async function checkJson(name: string, origin: string): Promise<void> {
-  const client = new Client(origin)
+async function checkJson(name: string, target: Target): Promise<void> {
+  const client = new Client(target.origin)
   try {
     const { statusCode, body } = await client.request({
       method: 'POST',
       path: chatPath,
-      headers: jsonHeaders,
+      headers: { ...jsonHeaders, ...target.request?.headers },
       body: chatRequestBody,
     })
     const text = await body.text()
@@ -25,9 +25,14 @@ async function checkJson(name: string, origin: string): Promise<void> {
 }
 
 export async function checkTargets(targets: Targets, expectedEvents: number): Promise<void> {
-  for (const [name, { origin }] of Object.entries(targets)) {
-    await checkJson(name, origin)
-    const stream = await streamLoad(origin, { requests: 1, concurrency: 1, expectedEvents })
+  for (const [name, target] of Object.entries(targets)) {
+    await checkJson(name, target)
+    const stream = await streamLoad(target.origin, {
+      requests: 1,
+      concurrency: 1,
+      expectedEvents,
+      headers: target.request?.headers,
+    })
     if (stream.failed > 0) throw new Error(`${name}: unexpected streamed answer: ${stream.firstFailure}`)
   }
 }
