@@ -1,4 +1,5 @@
-// The CLI: flags and environment, config loading, listen, and graceful shutdown.
+// The CLI: flags and environment, config loading (and reloading on SIGHUP), listen, and graceful shutdown.
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildApp } from './app.js'
 import { ConfigError, defaultConfigPath, type LoadedConfig, loadConfigFile } from './config/load.js'
@@ -51,16 +52,27 @@ async function main(): Promise<void> {
     return
   }
 
+  const configPath = resolve(flags.config ?? process.env.ANYGATE_CONFIG ?? defaultConfigPath())
+  // A reload reads the file the same way, flags and environment included, so they never show as changes.
+  const load = () => {
+    const loaded = loadConfigFile(configPath)
+    applyOverrides(loaded, flags)
+    return loaded
+  }
   let config: LoadedConfig
   try {
-    config = loadConfigFile(flags.config ?? process.env.ANYGATE_CONFIG ?? defaultConfigPath())
-    applyOverrides(config, flags)
+    config = load()
   } catch (err) {
     process.stderr.write(`anygate: ${(err as Error).message}\n`)
     process.exit(1)
   }
 
-  const app = await buildApp(config)
+  // buildApp reads server.tls's files: one it cannot use is reported like any other config problem.
+  const app = await buildApp(config, { reload: { path: configPath, load } }).catch((err: unknown) => {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`anygate: ${err.message}\n`)
+    return process.exit(1)
+  })
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) {
@@ -92,6 +104,8 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => void stop('SIGTERM'))
   process.on('SIGINT', () => void stop('SIGINT'))
+  // Reload the config file; the outcome (changes, or every problem of an invalid file) is logged.
+  process.on('SIGHUP', () => void app.runtime.reload('signal').catch(() => {}))
 
   try {
     await app.listen({ port: config.server.port, host: config.server.host })

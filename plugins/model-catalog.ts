@@ -1,7 +1,7 @@
 // Model names -> the group of targets that may serve them: a public model's configured targets, or
 // the single target a `<provider>/<model>` or bare upstream name points at. Indexes are built once,
-// so resolving a request is a Map lookup; picking among the targets is the router's job.
-import fp from 'fastify-plugin'
+// so resolving a request is a Map lookup; picking among the targets is the router's job. One catalog
+// per runtime (plugins/runtime): a config reload builds a new one over the new providers.
 import type { LoadedConfig } from '../config/load.js'
 import type { CapabilityOverrides, ModelTarget, PublicModel } from '../config/schema.js'
 import type { Capabilities, ProviderAdapter } from '../providers/contract.js'
@@ -64,7 +64,7 @@ export class ModelCatalog {
   resolveGroup(requested: string): ModelGroup {
     const publicModel = this.#publicModels.get(requested)
     if (publicModel) {
-      // Providers are fixed once the app is built: a public model's group is resolved once.
+      // Providers are fixed for a runtime's life: a public model's group is resolved once.
       const cached = this.#groups.get(requested)
       if (cached) return cached
       const targets: GroupTarget[] = []
@@ -167,13 +167,7 @@ export class ModelCatalog {
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** The current runtime's catalog (plugins/runtime): a new one after each config reload. */
     models: ModelCatalog
   }
 }
-
-export default fp(
-  async (app, opts: { config: LoadedConfig }) => {
-    app.decorate('models', new ModelCatalog(opts.config, (name) => app.providers.get(name)))
-  },
-  { name: 'anygate-model-catalog', fastify: '5.x', dependencies: ['anygate-provider-registry'] },
-)

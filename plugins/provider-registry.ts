@@ -1,5 +1,7 @@
-// Decorates the app with the live provider adapters, keyed by the provider's config name.
-// Provider plugins add to it; routes read from it and never import a provider.
+// The live provider adapters, keyed by the provider's config name. Provider plugins add to it; routes
+// read it (app.providers, the current runtime's) and never import a provider. Each runtime registers
+// this plugin in a Fastify instance of its own (plugins/runtime/provider-set.ts), so a config reload
+// builds a second registry beside the live one and closes the old one's pools when it is done.
 import fp from 'fastify-plugin'
 import type { ProviderAdapter } from '../providers/contract.js'
 
@@ -30,6 +32,7 @@ export class ProviderRegistry {
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** In the app: the current runtime's registry. In a runtime's provider instance: its own. */
     providers: ProviderRegistry
   }
 }

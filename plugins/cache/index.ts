@@ -10,13 +10,14 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { addStreamTap, type CacheStatus } from '../call-record.js'
+import { followRuntime } from '../runtime/follow.js'
 import { cacheKeyFor } from './cache-key.js'
 import type { CacheSettings, ModelCacheSettings } from './config-schema.js'
 import { MemoryCacheStore } from './memory-store.js'
 import { CachePolicies, isCacheableSampling, readCacheControl } from './policy.js'
 import { RedisCacheStore } from './redis-store.js'
 import { StreamRecorder, serveHit } from './replay.js'
-import { newCachedAnswer, type ResponseCacheStore } from './store.js'
+import { type CachedAnswer, newCachedAnswer, type ResponseCacheStore } from './store.js'
 
 /** A miss to store once its answer is known. */
 interface PendingWrite {
@@ -54,11 +55,29 @@ interface CacheableBody {
 
 export function createCacheHooks(
   store: ResponseCacheStore,
-  policies: CachePolicies,
+  policies: Pick<CachePolicies, 'for'>,
   settings: CacheSettings,
 ) {
   const principalOf = (request: FastifyRequest) =>
     settings.shared ? null : (request.principal?.id ?? 'anonymous')
+
+  /** Stores a finished answer under the pending write, unless it outgrew max_entry_bytes. */
+  function storeAnswer(
+    write: PendingWrite,
+    gateway: NonNullable<FastifyRequest['gateway']>,
+    { kind, body, chunks }: Pick<CachedAnswer, 'kind' | 'body' | 'chunks'>,
+  ): void {
+    const answer = newCachedAnswer({
+      kind,
+      model: write.model,
+      provider: gateway.provider,
+      upstreamModel: gateway.upstreamModel,
+      usage: gateway.usage ?? null,
+      body,
+      chunks,
+    })
+    if (answer.bytes <= settings.max_entry_bytes) void store.set(write.key, answer, write.ttlMs)
+  }
 
   function startWrite(request: FastifyRequest, write: PendingWrite, stream: boolean): void {
     if (!stream) {
@@ -70,16 +89,7 @@ export function createCacheHooks(
       new StreamRecorder(settings.max_entry_bytes, (chunks) => {
         const gateway = request.gateway
         if (!gateway || gateway.streamError) return
-        const answer = newCachedAnswer({
-          kind: 'stream',
-          model: write.model,
-          provider: gateway.provider,
-          upstreamModel: gateway.upstreamModel,
-          usage: gateway.usage ?? null,
-          body: '',
-          chunks,
-        })
-        if (answer.bytes <= settings.max_entry_bytes) void store.set(write.key, answer, write.ttlMs)
+        storeAnswer(write, gateway, { kind: 'stream', body: '', chunks })
       }),
     )
   }
@@ -134,16 +144,7 @@ export function createCacheHooks(
     request.cacheWrite = null
     const gateway = request.gateway
     if (reply.statusCode === 200 && gateway !== null && typeof payload === 'string') {
-      const answer = newCachedAnswer({
-        kind: 'json',
-        model: write.model,
-        provider: gateway.provider,
-        upstreamModel: gateway.upstreamModel,
-        usage: gateway.usage ?? null,
-        body: payload,
-        chunks: [],
-      })
-      if (answer.bytes <= settings.max_entry_bytes) void store.set(write.key, answer, write.ttlMs)
+      storeAnswer(write, gateway, { kind: 'json', body: payload, chunks: [] })
     }
     done()
   }
@@ -178,7 +179,11 @@ export default fp(
     }
     app.decorate('responseCache', store)
     app.decorateRequest('cacheWrite', null)
-    const hooks = createCacheHooks(store, policies, settings)
+    // A reload (plugins/runtime) may change models[].cache: the policies follow the running config.
+    const current = followRuntime(app, (runtime) =>
+      runtime.config.models === opts.models ? policies : new CachePolicies(settings, runtime.config.models),
+    )
+    const hooks = createCacheHooks(store, { for: (model) => current().for(model) }, settings)
     app.addHook('preHandler', hooks.lookUp)
     app.addHook('onSend', hooks.storeJsonAnswer)
   },

@@ -130,13 +130,21 @@ export default fp(
 
     app.addHook('onReady', (done) => {
       if (app.hasDecorator('routerState')) {
-        const { observers, breaker, stats, targetIds } = app.routerState
-        observers.add(createRouterObserver(metrics, models, targets))
+        // routerState is the current runtime's (plugins/runtime), so it is read at each scrape; its
+        // observers are one object across config reloads.
+        app.routerState.observers.add(createRouterObserver(metrics, models, targets))
         sources.targets = {
-          ids: targetIds,
-          circuitState: async (id) => (await breaker.snapshot(id)).state,
-          inFlight: (id) => stats.inFlight(id),
+          ids: () => app.routerState.targetIds(),
+          circuitState: async (id) => (await app.routerState.breaker.snapshot(id)).state,
+          inFlight: (id) => app.routerState.stats.inFlight(id),
         }
+      }
+      if (app.hasDecorator('runtime')) {
+        // A reloaded config's names are labels from the start too, without taking admitted room.
+        app.runtime.onSwap(({ config }) => {
+          models.include(config.models.map((m) => m.name))
+          targets.include(config.models.flatMap((m) => m.targets.map((t) => targetId(t.provider, t.model))))
+        })
       }
       if (!sources.cacheBytes) {
         const cache = responseCacheOf(app)

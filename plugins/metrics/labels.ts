@@ -33,6 +33,11 @@ export class BoundedLabels {
     this.#room = maxAdmitted
   }
 
+  /** Names a reloaded config declares: known from now on, without taking admitted room. */
+  include(names: Iterable<string>): void {
+    for (const name of names) this.#known.add(name)
+  }
+
   /** The value itself when known or when there is room to admit it; `unknown` otherwise. */
   admit(value: string): string {
     if (this.#known.has(value)) return value

@@ -7,7 +7,12 @@ import type { StrategyName } from './config-schema.js'
 import { orderTargets, type StrategyContext } from './strategies.js'
 import type { RouteTarget } from './types.js'
 
-export type SkipReason = 'capability_missing' | 'circuit_open' | 'max_concurrency' | 'max_rpm'
+export type SkipReason =
+  | 'capability_missing'
+  | 'provider_disabled'
+  | 'circuit_open'
+  | 'max_concurrency'
+  | 'max_rpm'
 
 export interface SkippedTarget {
   target: RouteTarget
@@ -21,6 +26,8 @@ export interface EligibilityInput {
   capabilitiesOf: (target: RouteTarget) => Capabilities
   /** True while the breaker refuses calls (open, or half-open with its one trial running). */
   isOpen: (target: RouteTarget) => boolean
+  /** True for a provider an operator switched off at runtime (POST /admin/providers/{name}/disable). */
+  isDisabled?: (target: RouteTarget) => boolean
   inFlight: (target: RouteTarget) => number
   /** The request's kind for `prefer_for` steering, from requestKind(); undefined: no steering. */
   prefer?: string
@@ -49,6 +56,7 @@ export function filterEligible(targets: readonly RouteTarget[], input: Eligibili
     const capabilities = input.capabilitiesOf(target)
     const missing = input.needs.filter((need) => !capabilities[need])
     if (missing.length > 0) skipped.push({ target, reason: 'capability_missing', missing })
+    else if (input.isDisabled?.(target)) skipped.push({ target, reason: 'provider_disabled' })
     else if (input.isOpen(target)) skipped.push({ target, reason: 'circuit_open' })
     else if (target.max_concurrency !== undefined && input.inFlight(target) >= target.max_concurrency)
       skipped.push({ target, reason: 'max_concurrency' })

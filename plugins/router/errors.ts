@@ -4,6 +4,7 @@ import type { SkippedTarget, SkipReason } from './eligibility.js'
 
 const reasonWords: Record<SkipReason, string> = {
   capability_missing: 'lacking a capability',
+  provider_disabled: 'provider disabled by an operator',
   circuit_open: 'circuit open',
   max_concurrency: 'at max_concurrency',
   max_rpm: 'at max_rpm',

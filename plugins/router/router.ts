@@ -58,6 +58,8 @@ export interface RouterDeps {
   rpm: TargetRpmWindow
   /** Prices from the pricing table, for lowest-cost targets without a configured price. */
   priceFor?: (provider: string, upstreamModel: string) => TargetPrice | undefined
+  /** Providers switched off at runtime (POST /admin/providers/{name}/disable): skipped, not called. */
+  isProviderDisabled?: (provider: string) => boolean
 }
 
 const toRouteTarget = ({ config }: GroupTarget): RouteTarget => ({
@@ -159,7 +161,7 @@ export class Router {
     triedModels: ReadonlySet<string>,
     progress: RouteProgress,
   ): Promise<{ value: T; resolved: ResolvedModel } | { fallback: string; kind: FallbackKind }> {
-    const { catalog, settings, breaker, stats, now, observers } = this.deps
+    const { catalog, settings, breaker, stats, now, observers, isProviderDisabled } = this.deps
     const group = catalog.resolveGroup(model)
     const { targets, byId } = this.#routeTargetsOf(group)
     const open = new Set(
@@ -171,6 +173,7 @@ export class Router {
       needs: request.needs,
       capabilitiesOf: (t) => byId.get(t.id)!.resolved.capabilities,
       isOpen: (t) => open.has(t.id),
+      isDisabled: isProviderDisabled && ((t) => isProviderDisabled(t.provider)),
       inFlight: (t) => stats.inFlight(t.id),
       prefer: requestKind(request.needs),
     })
@@ -278,7 +281,9 @@ export class Router {
       }
       try {
         const ctx = { ...base, signal: timer.signal, model: resolved.upstreamModel }
-        const value = await request.call(resolved, ctx)
+        const value = await (observers.scopesAttempts
+          ? observers.inAttemptScope(base.requestId, attemptNo, () => request.call(resolved, ctx))
+          : request.call(resolved, ctx))
         if (!request.streaming) {
           timer.stop()
           release()

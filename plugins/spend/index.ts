@@ -9,10 +9,11 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { LoadedConfig } from '../../config/load.js'
 import type { GatewayContext } from '../call-record.js'
-import '../model-catalog.js'
+import type { ModelCatalog } from '../model-catalog.js'
 import pricingPlugin from '../pricing/index.js'
 import type { ModelPrice, PriceTable } from '../pricing/table.js'
 import type { Principal } from '../principal.js'
+import { followRuntime } from '../runtime/follow.js'
 import { AlertNotifier } from './alerts.js'
 import { MemoryBudgetStore } from './budget-store.js'
 import { type BudgetStatus, Budgets } from './budgets.js'
@@ -86,14 +87,14 @@ function createServedPricer(pricing: PriceTable, config: LoadedConfig, app: Fast
 }
 
 /** The prices of every target that may serve `model`, memoized for public models (a fixed set). */
-function createGroupPricer(pricing: PriceTable, app: FastifyInstance) {
+function createGroupPricer(pricing: PriceTable, catalog: Pick<ModelCatalog, 'resolveGroup'>) {
   const publicModels = new Map<string, (ModelPrice | undefined)[]>()
   return (model: string): (ModelPrice | undefined)[] => {
     const known = publicModels.get(model)
     if (known) return known
-    let group: ReturnType<FastifyInstance['models']['resolveGroup']>
+    let group: ReturnType<ModelCatalog['resolveGroup']>
     try {
-      group = app.models.resolveGroup(model)
+      group = catalog.resolveGroup(model)
     } catch {
       // An unknown model: the route answers its 404 itself, nothing to reserve for.
       return []
@@ -115,7 +116,6 @@ export default fp(
       baseDir: config.baseDir,
       providers: config.providers,
     })
-    const pricing = app.pricing
     const { redis, keyPrefix } = app.stateStore
     const retentionDays = config.spend.retention_days
     const spendStore: SpendStore = redis
@@ -161,11 +161,17 @@ export default fp(
     app.decorateRequest('budgetHold', null)
     app.decorateRequest('spendAccounted', false)
 
+    // A reload (plugins/runtime) brings new models, targets and prices: the pricers follow the
+    // running config, rebuilt on the first call after a swap.
+    const pricers = followRuntime(app, (runtime) => ({
+      served: createServedPricer(runtime.pricing, runtime.config, app),
+      group: createGroupPricer(runtime.pricing, runtime.models),
+    }))
     const hooks = createCallHooks({
       budgets,
       recorder,
-      priceServed: createServedPricer(pricing, config, app),
-      pricesOfModel: createGroupPricer(pricing, app),
+      priceServed: (gateway) => pricers().served(gateway),
+      pricesOfModel: (model) => pricers().group(model),
       defaultOutputTokens: settings.default_output_tokens,
       settlements,
     })

@@ -1,6 +1,7 @@
 // The admin API's frame: `adminRoutes(plugin)` registers a plugin's routes so that each one needs the
 // master key, whatever the plugin declares, is tagged Admin in the OpenAPI document, and answers an
-// unknown body field with a 400 naming it. app.ts registers each admin plugin under /admin with it:
+// unknown body field with a 400 naming it, and logs every request as an `admin action` line.
+// app.ts registers each admin plugin under /admin with it:
 //   await app.register(adminRoutes(adminKeyRoutes), { prefix: '/admin' })
 import type { FastifyPluginAsync, FastifySchemaValidationError } from 'fastify'
 import { GatewayError } from '../../plugins/gateway-error.js'
@@ -30,6 +31,20 @@ export function adminRoutes(routes: FastifyPluginAsync): FastifyPluginAsync {
       route.config = { ...route.config, auth: 'master' }
       if (route.schema && !route.schema.hide) route.schema.tags ??= ['Admin']
       route.schemaErrorFormatter ??= adminValidationError
+    })
+    // The audit trail: one line per admin request, with the acting key's id as `actor` (never its
+    // secret), as routes/admin/keys.ts names it in its own lines.
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log.info(
+        {
+          method: request.method,
+          route: request.routeOptions.url,
+          status: reply.statusCode,
+          actor: request.principal?.id ?? null,
+        },
+        'admin action',
+      )
+      done()
     })
     await app.register(routes)
   }

@@ -1,0 +1,331 @@
+// app.runtime: the current runtime, the swap, and the drain of the previous ones.
+//
+// A call takes the runtime that is current when its routing starts and keeps it to its end: the
+// router, catalog and adapters it uses all come from that one object, so a swap in the middle
+// changes nothing for it. Each runtime counts the calls holding it; once swapped out it closes when
+// the count reaches 0, or after server.shutdown_timeout_ms, when the calls still on it are cut.
+// Reloads and provider switches run one at a time, in the order they were asked for.
+import type { FastifyBaseLogger } from 'fastify'
+import { ConfigError, type LoadedConfig } from '../../config/load.js'
+import { ClientAbortError } from '../gateway-error.js'
+import type { BaseCallContext, Routed, RouteRequest } from '../router/router.js'
+import { applyReload, type ConfigChanges, summarizeChanges, withProviderEnabled } from './config-diff.js'
+import {
+  configRefused,
+  cutByReload,
+  reloadUnavailable,
+  runtimeBuildFailed,
+  unknownProvider,
+} from './errors.js'
+import type { Runtime } from './runtime.js'
+import type { ProviderOverride, ProviderToggles } from './toggles.js'
+
+export type ReloadTrigger = 'api' | 'signal' | 'watch'
+
+/** Where the config came from, to read it again. Absent for an app built from an in-memory config. */
+export interface ReloadSource {
+  path: string
+  /** Reads and validates the file again; throws ConfigError. The CLI applies its flags here too. */
+  load(): LoadedConfig
+  /** With `watch: true`: quiet time after a change before the file is read (250 ms). */
+  watchDebounceMs?: number
+}
+
+export interface ReloadResult {
+  generation: number
+  changes: ConfigChanges
+  /** Changed paths that keep their running value until a restart. */
+  restartRequired: string[]
+}
+
+export type SwapListener = (next: Runtime, previous: Runtime) => void
+
+export interface RuntimeHolderOptions {
+  initial: Runtime
+  build(config: LoadedConfig, generation: number): Promise<Runtime>
+  toggles: ProviderToggles
+  source?: ReloadSource
+  log: FastifyBaseLogger
+  /** How long a swapped-out runtime may wait for its calls before they are cut. */
+  drainMs: number
+  /** Paths the generic rule cannot see: a setting whose effect was decided at startup. */
+  extraRestartChecks?: (running: LoadedConfig, loaded: LoadedConfig) => string[]
+}
+
+interface Draining {
+  /** Closes the runtime once (later calls get the same promise); forced cuts its calls first. */
+  close(forced: boolean): Promise<void>
+}
+
+/** Yields the stream and releases its hold however it ends; a drain's cut reads as a 503. */
+async function* holding<T>(
+  source: AsyncIterable<T>,
+  release: () => void,
+  cutError: (err: unknown) => unknown,
+): AsyncGenerator<T> {
+  try {
+    yield* source
+  } catch (err) {
+    throw cutError(err)
+  } finally {
+    release()
+  }
+}
+
+export class RuntimeHolder {
+  #current: Runtime
+  /** The file's config as applied (restart-only sections at their running values). */
+  #config: LoadedConfig
+  #loadedAt = new Date()
+  #started = false
+  #closed = false
+  #queue: Promise<unknown> = Promise.resolve()
+  /** Per runtime, the calls holding it: their signals, so a drain timeout can cut them. */
+  readonly #calls = new Map<Runtime, Set<AbortController>>()
+  readonly #draining = new Map<Runtime, Draining>()
+  readonly #listeners: SwapListener[] = []
+  readonly #options: RuntimeHolderOptions
+
+  constructor(options: RuntimeHolderOptions) {
+    this.#options = options
+    this.#current = options.initial
+    this.#config = options.initial.config
+  }
+
+  get current(): Runtime {
+    return this.#current
+  }
+
+  /** The config in effect, as GET /admin/config shows it (before any runtime switch). */
+  get config(): LoadedConfig {
+    return this.#config
+  }
+
+  get loadedAt(): Date {
+    return this.#loadedAt
+  }
+
+  get source(): ReloadSource | undefined {
+    return this.#options.source
+  }
+
+  get toggles(): ProviderToggles {
+    return this.#options.toggles
+  }
+
+  /** Runtimes swapped out whose calls are still running. */
+  get draining(): number {
+    return this.#draining.size
+  }
+
+  /** Calls holding the current runtime, or `runtime`. */
+  holds(runtime: Runtime = this.#current): number {
+    return this.#calls.get(runtime)?.size ?? 0
+  }
+
+  onSwap(listener: SwapListener): void {
+    this.#listeners.push(listener)
+  }
+
+  /** Once the app is ready: the current runtime's probes start (and every later one's on its swap). */
+  start(): void {
+    this.#started = true
+    this.#current.startProbes()
+  }
+
+  /** app.router.route: routes on the current runtime and holds it until the answer is complete. */
+  async route<T>(base: BaseCallContext, request: RouteRequest<T>): Promise<Routed<T>> {
+    const runtime = this.#current
+    const { signal, release } = this.#hold(runtime, base.signal)
+    const cutError = (err: unknown) =>
+      signal.aborted && !base.signal.aborted && err instanceof ClientAbortError
+        ? cutByReload(this.#options.drainMs)
+        : err
+    let routed: Routed<T>
+    try {
+      routed = await runtime.router.route({ ...base, signal }, request)
+    } catch (err) {
+      release()
+      throw cutError(err)
+    }
+    if (!request.streaming) {
+      release()
+      return routed
+    }
+    // A stream dropped before its first read never runs the generator's finally (see router.ts's
+    // resumeStream): the client's abort releases it then.
+    if (signal.aborted) release()
+    else signal.addEventListener('abort', release, { once: true })
+    const value = holding(routed.value as AsyncIterable<unknown>, release, cutError) as T
+    return { ...routed, value }
+  }
+
+  /** Reads the file again and, when it is valid and its providers start, swaps to it. */
+  reload(trigger: ReloadTrigger): Promise<ReloadResult> {
+    return this.#serially(async () => {
+      const { source, log } = this.#options
+      if (!source) throw reloadUnavailable()
+      let loaded: LoadedConfig
+      try {
+        loaded = source.load()
+      } catch (err) {
+        const problems = err instanceof ConfigError ? err.problems : [(err as Error).message]
+        log.warn(
+          { trigger, path: source.path, problems },
+          'config reload refused: the running config is kept',
+        )
+        throw configRefused(source.path, problems)
+      }
+      const { effective, restartRequired } = applyReload(this.#config, loaded)
+      restartRequired.push(...(this.#options.extraRestartChecks?.(this.#config, loaded) ?? []))
+      const changes = summarizeChanges(this.#config, effective)
+      const next = await this.#build(effective, source.path, trigger)
+      this.#config = effective
+      this.#loadedAt = new Date()
+      this.toggles.reset(effective)
+      this.#swap(next)
+      log.info(
+        {
+          trigger,
+          path: source.path,
+          generation: next.generation,
+          changes,
+          restart_required: restartRequired,
+        },
+        'config reloaded',
+      )
+      return { generation: next.generation, changes, restartRequired }
+    })
+  }
+
+  /**
+   * An operator's switch, kept until the next reload. Off: the router skips the provider's targets at
+   * once. On for a provider the file leaves off: it has no adapter yet, so a runtime that registers
+   * it is built and swapped in.
+   */
+  setProvider(name: string, state: ProviderOverride, actor: string): Promise<void> {
+    return this.#serially(async () => {
+      const { toggles, log } = this.#options
+      if (!toggles.has(name))
+        throw unknownProvider(
+          name,
+          this.#config.providers.map((p) => p.name),
+        )
+      if (state === 'enabled' && !this.#current.providers.get(name)) {
+        const next = await this.#build(
+          withProviderEnabled(this.#current.config, name),
+          this.#options.source?.path ?? 'config',
+          'api',
+        )
+        this.#swap(next)
+      }
+      toggles.set(name, state)
+      log.info({ provider: name, state, override: toggles.override(name), actor }, 'provider switched')
+    })
+  }
+
+  /** App close: every runtime closes now (calls still running were drained by the server first). */
+  async close(): Promise<void> {
+    this.#closed = true
+    const closing = [...this.#draining.values()].map((d) => d.close(false))
+    await Promise.allSettled([...closing, this.#current.close()])
+  }
+
+  #serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task)
+    this.#queue = run.catch(() => {})
+    return run
+  }
+
+  async #build(config: LoadedConfig, path: string, trigger: ReloadTrigger): Promise<Runtime> {
+    try {
+      return await this.#options.build(config, this.#current.generation + 1)
+    } catch (err) {
+      const cause = (err as Error).message
+      this.#options.log.warn(
+        { trigger, path, err: cause },
+        'config reload failed: the running config is kept',
+      )
+      throw runtimeBuildFailed(path, cause)
+    }
+  }
+
+  #swap(next: Runtime): void {
+    if (this.#closed) {
+      // The app closed while this one was being built: nothing will ever close it otherwise.
+      void next.close()
+      throw new Error('the gateway is shutting down')
+    }
+    const previous = this.#current
+    this.#current = next
+    if (this.#started) next.startProbes()
+    for (const listener of this.#listeners) {
+      try {
+        listener(next, previous)
+      } catch (err) {
+        this.#options.log.error({ err }, 'runtime swap listener failed')
+      }
+    }
+    this.#retire(previous)
+  }
+
+  /**
+   * Counts a call on `runtime` and gives it a signal of its own: aborted with the client's, or by a
+   * drain timeout. Not AbortSignal.any: its dependents of a long-lived source are not reclaimed on
+   * every Node 20 release, and a runtime lives for days.
+   */
+  #hold(runtime: Runtime, client: AbortSignal): { signal: AbortSignal; release: () => void } {
+    const controller = new AbortController()
+    const follow = () => controller.abort(client.reason)
+    if (client.aborted) follow()
+    else client.addEventListener('abort', follow, { once: true })
+    let calls = this.#calls.get(runtime)
+    if (!calls) {
+      calls = new Set()
+      this.#calls.set(runtime, calls)
+    }
+    calls.add(controller)
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      client.removeEventListener('abort', follow)
+      calls.delete(controller)
+      if (calls.size > 0) return
+      this.#calls.delete(runtime)
+      void this.#draining.get(runtime)?.close(false)
+    }
+    return { signal: controller.signal, release }
+  }
+
+  #retire(runtime: Runtime): void {
+    void runtime.stopProbes()
+    const { log, drainMs } = this.#options
+    const started = Date.now()
+    let closing: Promise<void> | undefined
+    // Started a microtask later, so the releases a forced cut triggers find `closing` already set.
+    const close = (forced: boolean) => {
+      closing ??= Promise.resolve().then(async () => {
+        clearTimeout(timer)
+        const calls = this.#calls.get(runtime) ?? new Set()
+        const cut = calls.size
+        if (forced) for (const call of calls) call.abort()
+        try {
+          await runtime.close()
+        } catch (err) {
+          log.warn({ err, generation: runtime.generation }, 'closing the previous runtime failed')
+        }
+        this.#draining.delete(runtime)
+        this.#calls.delete(runtime)
+        const fields = { generation: runtime.generation, drained_ms: Date.now() - started, forced }
+        if (forced) log.warn({ ...fields, calls_cut: cut }, 'previous runtime closed at the drain timeout')
+        else log.info(fields, 'previous runtime closed')
+      })
+      return closing
+    }
+    const timer = setTimeout(() => void close(true), drainMs)
+    timer.unref()
+    this.#draining.set(runtime, { close })
+    if (this.holds(runtime) === 0 || this.#closed) void close(false)
+  }
+}
