@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { LoggerOptions } from 'pino'
 import type { LoadedConfig } from './config/load.js'
+import { readHttpsFiles } from './config/tls.js'
 import authPlugin from './plugins/auth.js'
 import cachePlugin from './plugins/cache/index.js'
 import docsPlugin from './plugins/docs.js'
@@ -13,17 +14,19 @@ import lifecyclePlugin from './plugins/lifecycle.js'
 import limitsPlugin from './plugins/limits/index.js'
 import tokenLimitsPlugin from './plugins/limits/token-limits.js'
 import metricsPlugin from './plugins/metrics/index.js'
-import modelCatalog from './plugins/model-catalog.js'
-import providerRegistry from './plugins/provider-registry.js'
 import requestLog, { redactPaths, requestIdFor } from './plugins/request-log.js'
-import routerPlugin, { type RouterPluginOptions } from './plugins/router/index.js'
+import type { RouterClock } from './plugins/router/index.js'
+import runtimePlugin, { type ReloadSource } from './plugins/runtime/index.js'
 import spendPlugin, { type SpendPluginOptions } from './plugins/spend/index.js'
 import storePlugin from './plugins/store/index.js'
 import { useStrictJsonParser } from './plugins/strict-json.js'
-import { providerPluginFor } from './providers/index.js'
+import usageLogPlugin from './plugins/usage-log/index.js'
 import { adminCacheRoutes } from './routes/admin/cache.js'
+import { adminConfigRoutes } from './routes/admin/config.js'
 import { adminRoutes } from './routes/admin/index.js'
 import { adminKeyRoutes } from './routes/admin/keys.js'
+import { adminProviderRoutes } from './routes/admin/providers.js'
+import { adminReloadRoutes } from './routes/admin/reload.js'
 import { adminSpendRoutes } from './routes/admin/spend.js'
 import { chatCompletionRoutes } from './routes/chat-completions.js'
 import { embeddingRoutes } from './routes/embeddings.js'
@@ -38,9 +41,11 @@ export interface BuildOptions {
   /** A logger to use, or pino options; defaults to pino at the config's log level. */
   logger?: FastifyBaseLogger | LoggerOptions | false
   /** Clock and randomness for the router, so tests drive breakers and strategies without waiting. */
-  router?: Pick<RouterPluginOptions, 'now' | 'rng'>
+  router?: RouterClock
   /** Wall clock for spend days and budget periods, and shorter background retries, for tests. */
   spend?: Pick<SpendPluginOptions, 'now' | 'retryDelaysMs' | 'alertRetryDelaysMs'>
+  /** The config file, so POST /admin/reload, SIGHUP and `watch: true` can read it again. */
+  reload?: ReloadSource
 }
 
 /** Fastify's typings lack the hop-count form proxy-addr supports, so a count becomes its function. */
@@ -61,8 +66,10 @@ function loggerFor(config: LoadedConfig, options: BuildOptions) {
 }
 
 export async function buildApp(config: LoadedConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const https = readHttpsFiles(config) // server.tls: serve HTTPS without a terminating proxy
   const app = Fastify({
     ...loggerFor(config, options),
+    ...(https && { https }),
     bodyLimit: config.server.body_limit_bytes,
     trustProxy: trustProxyOption(config.server.trust_proxy),
     genReqId: requestIdFor,
@@ -91,7 +98,12 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   app.removeContentTypeParser('text/plain')
   useStrictJsonParser(app)
 
-  // (tracing: registered first so its server span wraps every other hook)
+  // Tracing first, so its server span wraps every other hook; loaded only when on.
+  if (config.telemetry.otlp_endpoint)
+    await app.register((await import('./plugins/tracing/index.js')).default, {
+      settings: { ...config.telemetry, otlp_endpoint: config.telemetry.otlp_endpoint },
+      config,
+    })
   await app.register(errorHandler, { bodyLimit: config.server.body_limit_bytes })
   await app.register(requestLog)
   await app.register(lifecyclePlugin)
@@ -126,14 +138,10 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   await app.register(tokenLimitsPlugin, { config, now: options.router?.now }) // (token limits: TPM reservation before the call, settled with the reported usage)
   if (config.metrics.enabled)
     await app.register(metricsPlugin, { settings: config.metrics, models: config.models }) // (metrics: registered after spend so costs are known when it counts)
+  await app.register(usageLogPlugin, { config, now: options.spend?.now }) // (usage log: one JSON line per call, after spend so its cost is known)
   await app.register(docsPlugin)
-  await app.register(providerRegistry)
-  for (const provider of config.providers) {
-    if (!provider.enabled) continue
-    await app.register(await providerPluginFor(provider, config.baseDir), provider)
-  }
-  await app.register(modelCatalog, { config })
-  await app.register(routerPlugin, { ...options.router, config })
+  // Providers, model catalog and router: one runtime, built again and swapped whole on a reload.
+  await app.register(runtimePlugin, { ...options.router, config, reload: options.reload })
   await app.register(healthRoutes)
   await app.register(chatCompletionRoutes, { prefix: '/v1' })
   await app.register(embeddingRoutes, { prefix: '/v1' })
@@ -143,5 +151,9 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   await app.register(adminRoutes(adminKeyRoutes), { prefix: '/admin' })
   await app.register(adminRoutes(adminSpendRoutes), { prefix: '/admin' })
   await app.register(adminRoutes(adminCacheRoutes), { prefix: '/admin' })
+  await app.register(import('./routes/ui.js'), { metrics: config.metrics }) // (dashboard: GET /ui, its data fetched with the master key)
+  await app.register(adminRoutes(adminConfigRoutes), { prefix: '/admin' })
+  await app.register(adminRoutes(adminReloadRoutes), { prefix: '/admin' })
+  await app.register(adminRoutes(adminProviderRoutes), { prefix: '/admin' })
   return app
 }

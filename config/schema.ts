@@ -13,6 +13,8 @@ import {
   targetRoutingFields,
 } from '../plugins/router/config-schema.js'
 import { BudgetSettings, SpendSettings } from '../plugins/spend/config-schema.js'
+import { TelemetrySettings } from '../plugins/tracing/config-schema.js'
+import { LoggingSettings } from '../plugins/usage-log/config-schema.js'
 
 const Url = Type.String({ format: 'uri', description: 'must be a URL' })
 const Millis = (defaultValue: number, description: string) =>
@@ -136,6 +138,18 @@ export const StoreSettings = Type.Object(
 )
 export type StoreSettings = Static<typeof StoreSettings>
 
+/** `server.tls`: serve HTTPS directly, for deployments without a TLS-terminating proxy. */
+const PemFile = Type.String({
+  minLength: 1,
+  description:
+    'must be the path of a PEM file (relative to the config file); cert_file and key_file go together',
+})
+export const TlsSettings = Type.Object(
+  { cert_file: PemFile, key_file: PemFile },
+  { additionalProperties: false },
+)
+export type TlsSettings = Static<typeof TlsSettings>
+
 export const ConfigSchema = Type.Object(
   {
     server: Type.Object(
@@ -157,6 +171,7 @@ export const ConfigSchema = Type.Object(
           description:
             'behind a proxy or load balancer: true, the number of proxy hops, or the proxy addresses/CIDRs to trust; the client IP (per_ip_rpm, logs) then comes from X-Forwarded-For',
         }),
+        tls: Type.Optional(TlsSettings),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -169,6 +184,9 @@ export const ConfigSchema = Type.Object(
     spend: SpendSettings,
     budgets: BudgetSettings,
     metrics: MetricsSettings,
+    watch: Type.Boolean({ default: false, description: 'true: reload this file when it changes' }),
+    telemetry: TelemetrySettings,
+    logging: LoggingSettings,
     providers: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), ProviderEntry, {
       default: {},
       additionalProperties: false,

@@ -44,9 +44,14 @@ describe('the generated OpenAPI document', () => {
     const document = (await generateOpenApiDocument()) as { paths: Record<string, unknown> }
     expect(Object.keys(document.paths).sort()).toEqual([
       '/admin/cache',
+      '/admin/config',
       '/admin/keys',
       '/admin/keys/{id}',
       '/admin/keys/{id}/rotate',
+      '/admin/providers',
+      '/admin/providers/{name}/disable',
+      '/admin/providers/{name}/enable',
+      '/admin/reload',
       '/admin/spend',
       '/health/live',
       '/health/providers',
