@@ -8,6 +8,7 @@ import type { LoadedConfig } from './config/load.js'
 import { readHttpsFiles } from './config/tls.js'
 import authPlugin from './plugins/auth.js'
 import cachePlugin from './plugins/cache/index.js'
+import { clientErrorHandler } from './plugins/client-errors.js'
 import docsPlugin from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
 import lifecyclePlugin from './plugins/lifecycle.js'
@@ -69,7 +70,11 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   const https = readHttpsFiles(config) // server.tls: serve HTTPS without a terminating proxy
   const app = Fastify({
     ...loggerFor(config, options),
-    ...(https && { https }),
+    // Node applies the header size limit per server: on the https options when TLS is on.
+    ...(https
+      ? { https: { ...https, maxHeaderSize: config.server.max_header_bytes } }
+      : { http: { maxHeaderSize: config.server.max_header_bytes } }),
+    clientErrorHandler: clientErrorHandler(config.server.max_header_bytes),
     bodyLimit: config.server.body_limit_bytes,
     trustProxy: trustProxyOption(config.server.trust_proxy),
     genReqId: requestIdFor,

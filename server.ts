@@ -1,5 +1,6 @@
 // The CLI: flags and environment, config loading (and reloading on SIGHUP), listen, and graceful shutdown.
 import { resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { buildApp } from './app.js'
 import { ConfigError, defaultConfigPath, type LoadedConfig, loadConfigFile } from './config/load.js'
@@ -80,6 +81,14 @@ async function main(): Promise<void> {
       process.exit(1)
     }
     stopping = true
+    // SIGTERM comes from an orchestrator: go unready first and keep serving while it notices.
+    // SIGINT is a person at a terminal: stop now.
+    const delayMs = signal === 'SIGTERM' ? config.server.drain_delay_ms : 0
+    if (delayMs > 0) {
+      app.lifecycle.state = 'unready'
+      app.log.info({ signal, drain_delay_ms: delayMs }, 'unready: still serving until the drain starts')
+      await sleep(delayMs)
+    }
     app.lifecycle.state = 'draining'
     app.log.info(
       { signal, timeout_ms: config.server.shutdown_timeout_ms },

@@ -157,7 +157,18 @@ export const ConfigSchema = Type.Object(
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         body_limit_bytes: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024 }),
+        max_header_bytes: Type.Integer({
+          minimum: 1024,
+          default: 16 * 1024,
+          description: 'the most bytes of request headers a client may send (431 above)',
+        }),
         shutdown_timeout_ms: Type.Integer({ minimum: 0, default: 30_000 }),
+        drain_delay_ms: Type.Integer({
+          minimum: 0,
+          default: 2000,
+          description:
+            'on SIGTERM, how long readiness answers 503 while the API is still served, before the drain starts (load balancers need time to stop sending)',
+        }),
         log_level: Type.Union(
           ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
           { default: 'info' },

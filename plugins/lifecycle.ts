@@ -1,9 +1,11 @@
-// Readiness and draining. Ready once the server listens (providers are registered by then);
-// draining from the first shutdown signal, so load balancers stop sending new work.
+// Readiness and draining. Ready once the server listens (providers are registered by then). On
+// SIGTERM: first unready (readiness 503, the API still served) for server.drain_delay_ms, so load
+// balancers take the replica out before anything is refused; then draining (the API answers 503,
+// in-flight calls and streams finish).
 import fp from 'fastify-plugin'
 import { draining } from './gateway-error.js'
 
-export type LifecycleState = 'starting' | 'ready' | 'draining'
+export type LifecycleState = 'starting' | 'ready' | 'unready' | 'draining'
 
 export interface Lifecycle {
   state: LifecycleState

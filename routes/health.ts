@@ -31,7 +31,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (_request, reply) => {
       const state = app.lifecycle.state
-      if (state !== 'ready') return reply.code(503).send({ status: state })
+      // Unready is the start of a drain: load balancers see it as one.
+      if (state !== 'ready') return reply.code(503).send({ status: state === 'unready' ? 'draining' : state })
       const providers = app.providers.names()
       const unavailable = await app.routerState.unavailableModels()
       if (unavailable.length === 0) return { status: 'ok' as const, providers }

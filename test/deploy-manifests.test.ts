@@ -254,7 +254,8 @@ describe('deploy/k8s', () => {
         o.kind === 'Deployment' &&
         matches(service.spec!.selector as Labels, o.spec!.template!.metadata.labels),
     )
-    const redisPort = redis?.spec!.template!.spec.containers[0]!.ports?.find(
+    expect(redis).toBeDefined()
+    const redisPort = redis!.spec!.template!.spec.containers[0]!.ports?.find(
       (p) => p.name === servicePort!.targetPort || p.containerPort === servicePort!.targetPort,
     )
     expect(redisPort?.containerPort).toBe(6379)
