@@ -147,7 +147,7 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   await app.register(docsPlugin)
   // Providers, model catalog and router: one runtime, built again and swapped whole on a reload.
   await app.register(runtimePlugin, { ...options.router, config, reload: options.reload })
-  await app.register(healthRoutes)
+  await app.register(healthRoutes, { unreadyWhenDegraded: config.server.unready_when_degraded })
   await app.register(chatCompletionRoutes, { prefix: '/v1' })
   await app.register(embeddingRoutes, { prefix: '/v1' })
   await app.register(messageRoutes, { prefix: '/v1' })

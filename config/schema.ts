@@ -163,6 +163,11 @@ export const ConfigSchema = Type.Object(
           description: 'the most bytes of request headers a client may send (431 above)',
         }),
         shutdown_timeout_ms: Type.Integer({ minimum: 0, default: 30_000 }),
+        unready_when_degraded: Type.Boolean({
+          default: false,
+          description:
+            'true: /health/ready answers 503 while a public model has no usable target; false: 200 with status degraded (with breakers shared on Redis every replica would go unready at once)',
+        }),
         drain_delay_ms: Type.Integer({
           minimum: 0,
           default: 2000,

@@ -1,7 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { HealthStatus, ProviderHealth } from '../schemas/health.js'
 
-export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ unreadyWhenDegraded?: boolean }> = async (
+  app,
+  { unreadyWhenDegraded = false },
+) => {
   app.get(
     '/health/live',
     {
@@ -24,7 +27,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'ready',
         summary:
           'Readiness: 200 while listening and every public model has a target whose circuit is not open; ' +
-          '503 while starting or draining, or (status degraded) naming the models with no usable target',
+          '503 while starting or draining; status degraded names the models with no usable target (503 with server.unready_when_degraded)',
         security: [],
         response: { 200: HealthStatus, 503: HealthStatus },
       },
@@ -36,7 +39,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const providers = app.providers.names()
       const unavailable = await app.routerState.unavailableModels()
       if (unavailable.length === 0) return { status: 'ok' as const, providers }
-      return reply.code(503).send({ status: 'degraded', providers, unavailable_models: unavailable })
+      // Upstream trouble is not this replica's: by default it stays in the load balancer (an
+      // unready replica cannot serve its healthy models either), and the body says what is wrong.
+      const status = unreadyWhenDegraded ? 503 : 200
+      return reply.code(status).send({ status: 'degraded', providers, unavailable_models: unavailable })
     },
   )
 

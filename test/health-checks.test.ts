@@ -33,6 +33,7 @@ async function probedApp(upstream: ScriptedUpstream, healthCheck: Record<string,
   const clock = manualClock()
   const app = await buildRoutingApp(
     {
+      server: { unready_when_degraded: true },
       routing: { circuit_breaker: { consecutive_failures: 2, cooldown_s: cooldownS } },
       providers: {
         a: openaiProvider(upstream, {

@@ -20,13 +20,14 @@ async function ready(app: FastifyInstance) {
   return { status: res.statusCode, body: res.json() as Record<string, unknown> }
 }
 
-async function twoModels() {
+async function twoModels(unreadyWhenDegraded = true) {
   const { up } = await startUpstreams('x', 'y', 'z')
   up.x.always(fail(503))
   up.y.always(fail(503))
   const clock = manualClock()
   const app = await buildRoutingApp(
     {
+      server: { unready_when_degraded: unreadyWhenDegraded },
       routing: {
         strategy: 'priority',
         retries: 0,
@@ -104,6 +105,16 @@ describe('GET /health/ready', () => {
     up.z.releaseHeld()
     expect((await trial).statusCode).toBe(200)
     expect(await ready(app)).toMatchObject({ status: 200, body: { status: 'ok' } })
+  })
+
+  it('by default stays 200 while degraded, naming the models, so one upstream outage does not empty the load balancer', async () => {
+    const { app } = await twoModels(false)
+    await chat(app, 'svc')
+    await chat(app, 'svc')
+    expect(await ready(app)).toEqual({
+      status: 200,
+      body: { status: 'degraded', providers: ['x', 'y', 'z'], unavailable_models: ['svc'] },
+    })
   })
 
   it('reports starting and draining as before, whatever the breakers say', async () => {
