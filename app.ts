@@ -34,6 +34,7 @@ import { embeddingRoutes } from './routes/embeddings.js'
 import { healthRoutes } from './routes/health.js'
 import { messageRoutes } from './routes/messages/index.js'
 import { modelRoutes } from './routes/models.js'
+import uiRoutes from './routes/ui.js'
 
 export type { LoadedConfig } from './config/load.js'
 export type { CallContext, Capabilities, ProviderAdapter } from './providers/contract.js'
@@ -156,7 +157,7 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   await app.register(adminRoutes(adminKeyRoutes), { prefix: '/admin' })
   await app.register(adminRoutes(adminSpendRoutes), { prefix: '/admin' })
   await app.register(adminRoutes(adminCacheRoutes), { prefix: '/admin' })
-  await app.register(import('./routes/ui.js'), { metrics: config.metrics }) // (dashboard: GET /ui, its data fetched with the master key)
+  await app.register(uiRoutes, { metrics: config.metrics }) // dashboard: GET /ui, its data fetched with the master key
   await app.register(adminRoutes(adminConfigRoutes), { prefix: '/admin' })
   await app.register(adminRoutes(adminReloadRoutes), { prefix: '/admin' })
   await app.register(adminRoutes(adminProviderRoutes), { prefix: '/admin' })

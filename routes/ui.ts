@@ -109,5 +109,4 @@ export const uiRoutes: FastifyPluginAsyncTypebox<UiRoutesOptions> = async (app, 
   )
 }
 
-// Default too: app.ts registers it with `app.register(import('./routes/ui.js'), ...)` in one line.
 export default uiRoutes

@@ -33,8 +33,7 @@ export interface RuntimePluginOptions extends RouterClock {
   reload?: ReloadSource
 }
 
-/** `watch:` (a top-level key), read loosely so the key can exist before or after the schema has it. */
-const wantsWatch = (config: LoadedConfig) => (config as { watch?: unknown }).watch === true
+const wantsWatch = (config: LoadedConfig) => config.watch
 
 /**
  * The cache plugin adds its hooks at startup only when some model is cached: a reload that caches a
