@@ -152,7 +152,9 @@ export function loadConfigFile(path: string, env: Env = process.env): LoadedConf
   try {
     raw = parseYaml(text, { prettyErrors: true })
   } catch (err) {
-    throw new ConfigError([`not valid YAML: ${(err as Error).message}`], absolute)
+    // Only the first line (the problem and its line and column): the rest quotes the file, secrets too.
+    const problem = (err as Error).message.split('\n')[0]!.replace(/:$/, '')
+    throw new ConfigError([`not valid YAML: ${problem}`], absolute)
   }
   try {
     return parseConfig(raw, env, dirname(absolute))

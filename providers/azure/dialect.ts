@@ -2,13 +2,14 @@
 // key in an api-key header: https://learn.microsoft.com/azure/ai-services/openai/reference
 import type { OpenAIDialect } from '../openai/adapter.js'
 import { openAIDialect } from '../openai/adapter.js'
+import { toPathSegment } from '../shared/path-segment.js'
 
 /** The latest GA data-plane version when the config names none. */
 export const defaultAzureApiVersion = '2024-10-21'
 
 export function azureDialect(apiVersion: string): OpenAIDialect {
   const query = `?api-version=${encodeURIComponent(apiVersion)}`
-  const deployment = (model: string) => `/openai/deployments/${encodeURIComponent(model)}`
+  const deployment = (model: string) => `/openai/deployments/${toPathSegment(model)}`
   return {
     ...openAIDialect,
     type: 'azure',

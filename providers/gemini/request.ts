@@ -2,6 +2,7 @@
 // Request body: https://ai.google.dev/api/generate-content#request-body
 // GenerationConfig: https://ai.google.dev/api/generate-content#generationconfig
 import type { ChatCompletionRequest, Tool, ToolChoice } from '../../schemas/openai/chat.js'
+import { toPathSegment } from '../shared/path-segment.js'
 import { invalidInput, unsupportedInput } from './input-errors.js'
 import { toGeminiConversation } from './request-messages.js'
 import { toGeminiSchema } from './schema-cleaner.js'
@@ -39,8 +40,8 @@ const present = <T>(value: T | null | undefined): value is T => value !== null &
 /** `models/{id}` or `tunedModels/{id}`: the config may name the model either way, or bare. */
 export function modelResource(model: string): string {
   const tuned = /^tunedModels\/(.+)$/.exec(model)
-  if (tuned) return `tunedModels/${encodeURIComponent(tuned[1]!)}`
-  return `models/${encodeURIComponent(model.replace(/^models\//, ''))}`
+  if (tuned) return `tunedModels/${toPathSegment(tuned[1]!)}`
+  return `models/${toPathSegment(model.replace(/^models\//, ''))}`
 }
 
 /** The path under base_url for a model method, e.g. `/v1beta/models/gemini-2.0-flash:generateContent`. */

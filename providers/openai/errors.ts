@@ -31,12 +31,45 @@ const typeForStatus = (status: number): string =>
           ? 'upstream_error'
           : 'invalid_request_error'
 
-/** Removes secrets an upstream might echo back (some servers repeat the key they rejected). */
+/** A piece of a secret this long identifies it: "sk-proj-abcd1234…" is still a leak. */
+const secretPieceLength = 12
+
+/** Where `text` holds a piece of `secret` at least secretPieceLength long: a mark per character. */
+function markSecretPieces(text: string, secret: string, marks: Uint8Array): void {
+  const pieces = new Set<string>()
+  for (let i = 0; i + secretPieceLength <= secret.length; i++) {
+    pieces.add(secret.slice(i, i + secretPieceLength))
+  }
+  // Most messages hold no piece at all: a native search per piece says so before the slow scan.
+  if (![...pieces].some((piece) => text.includes(piece))) return
+  for (let i = 0; i + secretPieceLength <= text.length; i++) {
+    if (pieces.has(text.slice(i, i + secretPieceLength))) marks.fill(1, i, i + secretPieceLength)
+  }
+}
+
+/**
+ * Removes secrets an upstream might echo back: some servers repeat the key they rejected, whole or
+ * cut short ("Incorrect API key provided: sk-proj-abcd1234****"). Secrets of 8 to 11 characters
+ * are replaced where they appear whole; longer ones also where any 12 characters of them appear.
+ */
 export function scrub(text: string, secrets: readonly string[]): string {
   let out = text
-  for (const secret of secrets) if (secret.length >= 8) out = out.replaceAll(secret, '[redacted]')
-  return out
+  for (const secret of secrets) {
+    if (secret.length >= 8 && secret.length < secretPieceLength) out = out.replaceAll(secret, '[redacted]')
+  }
+  const marks = new Uint8Array(out.length)
+  for (const secret of secrets) if (secret.length >= secretPieceLength) markSecretPieces(out, secret, marks)
+  if (!marks.includes(1)) return out
+  let result = ''
+  for (let i = 0; i < out.length; i++) {
+    if (marks[i] === 0) result += out[i]
+    else if (i === 0 || marks[i - 1] === 0) result += '[redacted]'
+  }
+  return result
 }
+
+const scrubOrNull = (text: string | null, secrets: readonly string[]) =>
+  text === null ? null : scrub(text, secrets)
 
 export function parseErrorBody(text: string): UpstreamErrorBody | null {
   try {
@@ -87,8 +120,10 @@ export function upstreamFailure(f: UpstreamFailure): GatewayError {
       ? f.upstreamType === 'timeout_error'
         ? 'timeout_error'
         : 'upstream_error'
-      : (f.upstreamType ?? typeForStatus(f.status))
-  return new GatewayError(f.status, message, type, f.code, f.param, headers)
+      : (scrubOrNull(f.upstreamType, f.secrets) ?? typeForStatus(f.status))
+  // type, code and param come from the upstream's body too: an echoed key could sit in any of them.
+  const code = scrubOrNull(f.code, f.secrets)
+  return new GatewayError(f.status, message, type, code, scrubOrNull(f.param, f.secrets), headers)
 }
 
 export function fromOpenAIError(input: UpstreamErrorInput): GatewayError {

@@ -22,11 +22,26 @@ export const clientKeyNotAllowed = (provider: string) =>
     'client_key_not_allowed',
   )
 
+/** Header names that carry credentials (as plugins/runtime/redact.ts judges them for /admin/config). */
+const credentialHeader = /auth|key|token|secret|passw|cookie|session|signature|credential|bearer/i
+
+/**
+ * The operator's secrets an upstream could echo: the api_key, and credentials put in extra headers
+ * (an auth proxy in front of the provider), word by word so "Bearer <token>" loses only its token.
+ */
+export function configuredSecrets(config: Pick<ProviderConfig, 'api_key' | 'headers'>): string[] {
+  const secrets = config.api_key ? [config.api_key] : []
+  for (const [name, value] of Object.entries(config.headers ?? {})) {
+    if (credentialHeader.test(name)) secrets.push(...value.split(/\s+/).filter((word) => word.length >= 8))
+  }
+  return secrets
+}
+
 export function clientKeyPolicy(
-  config: Pick<ProviderConfig, 'name' | 'api_key' | 'allow_client_key'>,
+  config: Pick<ProviderConfig, 'name' | 'api_key' | 'allow_client_key' | 'headers'>,
   authHeaders: (key: string) => Record<string, string>,
 ): ClientKeyPolicy {
-  const configured = config.api_key ? [config.api_key] : []
+  const configured = configuredSecrets(config)
   return {
     headersFor(ctx) {
       if (ctx.clientKey === undefined) return undefined
