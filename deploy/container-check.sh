@@ -45,7 +45,8 @@ if [ -z "$ENGINE" ]; then
   else
     say "no Docker engine answers (docker info) and $SHARED_CHECK is missing: cannot build the image."
     say "Start Docker, or run where the buildah/podman stand-in exists (SHARED_CHECK=<path>)."
-    exit 1
+    # 3, not 1: nothing was tried, so CI can tell "no engine here" from "the image is broken".
+    exit 3
   fi
 fi
 
