@@ -1,22 +1,27 @@
 // Request limits on the inference routes, checked after auth (request.principal) and before the
 // cache, so a cache hit still counts as a request: limits.global_rpm and limits.per_ip_rpm, the
-// key's rpm, limits.models.<name>.rpm, then the key's max_parallel. Token limits come later in the
-// pipeline (token-limits.ts).
+// key's rpm, limits.models.<name>.rpm, the key's max_parallel and max_streams_per_key, all asked at
+// once (one store round trip). Token limits come later in the pipeline (token-limits.ts).
 //
-// global_rpm and per_ip_rpm go through @fastify/rate-limit (a fixed 60 s window per counter, opened
-// by its first request; its Redis store when store.type is redis). Key and model rpm use this
-// folder's sliding windows instead: they share one atomic take with each other and with tpm, which
-// needs amounts other than 1 and settling afterwards, and their minute is the injected clock's.
+// global_rpm and per_ip_rpm go through @fastify/rate-limit (library-limits.ts). Key and model rpm
+// use this folder's sliding windows instead: they share one atomic take with each other and with
+// tpm, which needs amounts other than 1 and settling afterwards, and their minute is the injected
+// clock's.
 //
 // Store failures: @fastify/rate-limit's skipOnError would let requests through silently; it stays
 // off and the same RedisGuard every store uses applies store.on_error (allow: serve, with a
 // rate-limited warning; deny: 503).
-import rateLimit from '@fastify/rate-limit'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config/schema.js'
 import type { Principal } from '../principal.js'
 import { keysMayExist, modelLimitsTable, requestedModel } from './applicable.js'
+import {
+  createLibraryLimiter,
+  type LibraryLimiter,
+  type LibraryResult,
+  readLibraryResult,
+} from './library-limits.js'
 import type { ParallelSlots } from './parallel.js'
 import {
   type LimitReading,
@@ -31,7 +36,6 @@ import {
   tooManyMessages,
   tooManyStreams,
 } from './responses.js'
-import { windowMs } from './sliding-window.js'
 import { limitWindowsFor, parallelSlotsFor } from './stores.js'
 import type { LimitWindows, WindowCharge } from './windows.js'
 
@@ -53,9 +57,6 @@ export interface LimitsPluginOptions {
   /** Milliseconds since the epoch; tests move it by hand. */
   now?: () => number
 }
-
-type Limiter = ReturnType<FastifyInstance['createRateLimit']>
-type LimiterResult = Awaited<ReturnType<Limiter>>
 
 export default fp(
   async (app, opts: LimitsPluginOptions) => {
@@ -79,80 +80,39 @@ export default fp(
     const parallel = parallelSlotsFor(app, settings.parallel_lease_ms, now)
     app.decorate('requestLimits', { windows, parallel })
 
-    let globalLimiter: Limiter | undefined
-    let ipLimiter: Limiter | undefined
-    if (hasLibraryLimits) {
-      const { redis, keyPrefix } = app.stateStore
-      await app.register(rateLimit, {
-        global: false,
-        ...(redis ? { redis, nameSpace: `${keyPrefix}limits:rl:` } : {}),
-        skipOnError: false,
-      })
-      if (settings.global_rpm !== undefined) {
-        globalLimiter = app.createRateLimit({
-          max: settings.global_rpm,
-          timeWindow: windowMs,
-          keyGenerator: () => 'global',
-        })
-      }
-      if (settings.per_ip_rpm !== undefined) {
-        ipLimiter = app.createRateLimit({
-          max: settings.per_ip_rpm,
-          timeWindow: windowMs,
-          keyGenerator: (request) => `ip:${request.ip}`,
-        })
-      }
-    }
+    let globalLimiter: LibraryLimiter | undefined
+    let ipLimiter: LibraryLimiter | undefined
+    if (settings.global_rpm !== undefined)
+      globalLimiter = await createLibraryLimiter(app, settings.global_rpm, () => 'global')
+    if (settings.per_ip_rpm !== undefined)
+      ipLimiter = await createLibraryLimiter(app, settings.per_ip_rpm, (request) => `ip:${request.ip}`)
     const libraryGuard = app.stateStore.guard('rate-limit')
 
-    /** One @fastify/rate-limit counter: undefined when the store failed and on_error is allow. */
-    async function checkLibrary(
-      limiter: Limiter,
-      request: FastifyRequest,
-      scope: LimitScope,
-      readings: LimitReading[],
-      refusals: Refusal[],
-    ): Promise<void> {
-      const result = await libraryGuard.run<LimiterResult | undefined>(
+    /** One @fastify/rate-limit counter: undefined when the store failed (on_error decides). */
+    function askLibrary(limiter: LibraryLimiter, request: FastifyRequest) {
+      return libraryGuard.run<LibraryResult | undefined>(
         'rate-limit',
         () => limiter(request),
         () => undefined,
       )
-      if (result === undefined) {
-        if (libraryGuard.onError === 'deny') throw limitsUnavailable()
-        return
-      }
-      if (result.isAllowed) return
-      readings.push({ limit: result.max, remaining: result.remaining, resetMs: result.ttl })
-      if (result.isExceeded) {
-        refusals.push({
-          unit: 'requests',
-          scope,
-          limit: result.max,
-          used: result.max,
-          requested: 1,
-          retryAfterMs: result.ttl,
-          resetMs: result.ttl,
-        })
+    }
+
+    /** The max_streams_per_key slot a streaming request takes, when that limit applies. */
+    function streamSlotOf(request: FastifyRequest, principal: Principal | null) {
+      if (maxStreams === undefined || (request.body as { stream?: unknown } | undefined)?.stream !== true)
+        return undefined
+      // Open deployments have no key to count by: the client address stands in for it.
+      const virtual = principal !== null && principal.kind !== 'anonymous'
+      return {
+        key: `stream:${virtual ? `key:${principal.id}` : `ip:${request.ip}`}`,
+        who: virtual ? `key "${principal.name}"` : 'your IP address',
+        limit: maxStreams,
       }
     }
 
-    async function checkWindows(
-      charges: WindowCharge[],
-      scopes: LimitScope[],
-      readings: LimitReading[],
-      refusals: Refusal[],
-    ): Promise<void> {
-      const taken = await windows.take(charges)
-      if (taken.degraded) {
-        if (!taken.admitted) throw limitsUnavailable()
-        return
-      }
-      const read = readTake(taken, charges, scopes, 'requests')
-      readings.push(...read.readings)
-      if (read.refusal) refusals.push(read.refusal)
-    }
-
+    // Every check is asked at once, so the request waits for one store round trip, not one per
+    // limit. The answers are then read in a fixed order (store down, rpm, max_parallel, streams);
+    // a slot taken for a request some other check refuses is given back at once.
     async function enforce(
       request: FastifyRequest,
       reply: FastifyReply,
@@ -160,8 +120,6 @@ export default fp(
       modelLimit: number | undefined,
       model: string | undefined,
     ): Promise<void> {
-      const readings: LimitReading[] = []
-      const refusals: Refusal[] = []
       const charges: WindowCharge[] = []
       const scopes: LimitScope[] = []
       if (principal?.rpm !== undefined) {
@@ -172,39 +130,56 @@ export default fp(
         charges.push({ key: `rpm:model:${model}`, limit: modelLimit, amount: 1 })
         scopes.push({ kind: 'model', name: model })
       }
-      await Promise.all([
-        globalLimiter && checkLibrary(globalLimiter, request, { kind: 'global' }, readings, refusals),
-        ipLimiter && checkLibrary(ipLimiter, request, { kind: 'ip' }, readings, refusals),
-        charges.length > 0 && checkWindows(charges, scopes, readings, refusals),
+      const maxParallel = principal?.max_parallel
+      const streamSlot = streamSlotOf(request, principal)
+      const [global, ip, taken, keySlot, openStream] = await Promise.all([
+        globalLimiter && askLibrary(globalLimiter, request),
+        ipLimiter && askLibrary(ipLimiter, request),
+        charges.length > 0 ? windows.take(charges) : undefined,
+        principal && maxParallel !== undefined ? parallel.acquire(principal.id, maxParallel) : undefined,
+        streamSlot && parallel.acquire(streamSlot.key, streamSlot.limit),
       ])
+      const leases: [key: string, lease: string][] = []
+      if (principal && keySlot?.lease !== undefined) leases.push([principal.id, keySlot.lease])
+      if (streamSlot && openStream?.lease !== undefined) leases.push([streamSlot.key, openStream.lease])
+      const refuse = (err: Error): never => {
+        for (const [key, lease] of leases) void parallel.release(key, lease)
+        throw err
+      }
+
+      const libraryDown = (globalLimiter && global === undefined) || (ipLimiter && ip === undefined)
+      if ((libraryDown && libraryGuard.onError === 'deny') || (taken?.degraded && !taken.admitted))
+        refuse(limitsUnavailable())
+      const readings: LimitReading[] = []
+      const refusals: Refusal[] = []
+      for (const [result, scope] of [
+        [global, { kind: 'global' }],
+        [ip, { kind: 'ip' }],
+      ] as const) {
+        if (!result) continue
+        const read = readLibraryResult(result, scope)
+        if (read.reading) readings.push(read.reading)
+        if (read.refusal) refusals.push(read.refusal)
+      }
+      if (taken && !taken.degraded) {
+        const read = readTake(taken, charges, scopes, 'requests')
+        readings.push(...read.readings)
+        if (read.refusal) refusals.push(read.refusal)
+      }
       if (refusals.length > 0) {
         // The client has to wait for every limit it hit: report the longest wait.
         const refusal = refusals.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a))
         setLimitHeaders(reply, 'requests', { limit: refusal.limit, remaining: 0, resetMs: refusal.resetMs })
-        throw limitExceeded(refusal)
+        refuse(limitExceeded(refusal))
       }
       const reading = tightest(readings)
       if (reading) setLimitHeaders(reply, 'requests', reading)
 
-      const maxParallel = principal?.max_parallel
-      if (principal && maxParallel !== undefined) {
-        const slot = await parallel.acquire(principal.id, maxParallel)
-        if (!slot.acquired)
-          throw slot.degraded ? limitsUnavailable() : tooManyInFlight(principal.name, maxParallel)
-        if (slot.lease !== undefined) releaseWhenOver(reply, principal.id, slot.lease)
-      }
-
-      if (maxStreams !== undefined && (request.body as { stream?: unknown } | undefined)?.stream === true) {
-        // Open deployments have no key to count by: the client address stands in for it.
-        const virtual = principal !== null && principal.kind !== 'anonymous'
-        const caller = virtual ? `key:${principal.id}` : `ip:${request.ip}`
-        const slot = await parallel.acquire(`stream:${caller}`, maxStreams)
-        if (!slot.acquired) {
-          const who = virtual ? `key "${principal.name}"` : 'your IP address'
-          throw slot.degraded ? limitsUnavailable() : tooManyStreams(who, maxStreams)
-        }
-        if (slot.lease !== undefined) releaseWhenOver(reply, `stream:${caller}`, slot.lease)
-      }
+      if (principal && maxParallel !== undefined && keySlot && !keySlot.acquired)
+        refuse(keySlot.degraded ? limitsUnavailable() : tooManyInFlight(principal.name, maxParallel))
+      if (streamSlot && openStream && !openStream.acquired)
+        refuse(openStream.degraded ? limitsUnavailable() : tooManyStreams(streamSlot.who, streamSlot.limit))
+      for (const [key, lease] of leases) releaseWhenOver(reply, key, lease)
     }
 
     // 'close' fires once the response is over whichever way: sent in full (after the last byte of a

@@ -1,5 +1,5 @@
-// Token limits (tpm) per key and per model, registered after the cache and the spend plugin: a cache
-// hit never gets here and a call over budget is refused before it reserves anything. Before the
+// Token limits (tpm) per key and per model, registered after the cache: a cache hit never gets
+// here. The take runs alongside the budget's reservation (one store round trip for both). Before the
 // call the estimate is reserved (prompt, plus max_tokens/max_completion_tokens when the request
 // bounds its answer; plugins/tokens/estimate.ts); once the response is over the reservation is
 // corrected to the usage the provider reported, or given back when the call failed. A call served
@@ -7,7 +7,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config/schema.js'
-import type { Principal } from '../principal.js'
 import { estimateRequestTokens } from '../tokens/request-estimate.js'
 import { keysMayExist, modelLimitsTable, requestedModel } from './applicable.js'
 import {
@@ -27,6 +26,10 @@ declare module 'fastify' {
     /** Present when token limits can apply: limits.models.*.tpm is set, or keys can exist. */
     tokenLimits?: { windows: LimitWindows }
   }
+  interface FastifyRequest {
+    /** The tpm take in flight: resolves to its refusal, or null once the tokens are reserved. */
+    tokenReservation: Promise<Error | null> | null
+  }
 }
 
 export interface TokenLimitsPluginOptions {
@@ -44,29 +47,16 @@ export default fp(
 
     const windows = limitWindowsFor(app, 'token-limits', opts.now ?? Date.now)
     app.decorate('tokenLimits', { windows })
+    app.decorateRequest('tokenReservation', null)
 
+    /** Takes the estimate from every tpm window; throws the 429 when one refuses. */
     async function reserve(
       request: FastifyRequest,
       reply: FastifyReply,
-      principal: Principal | null,
-      model: string,
-      modelLimit: number | undefined,
+      charges: WindowCharge[],
+      scopes: LimitScope[],
+      amount: number,
     ): Promise<void> {
-      const estimate = estimateRequestTokens(request, model)
-      const amount = estimate.prompt + (estimate.maxOutput ?? 0)
-      const charges: WindowCharge[] = []
-      const scopes: LimitScope[] = []
-      if (principal?.tpm !== undefined) {
-        charges.push({ key: `tpm:key:${principal.id}`, limit: principal.tpm, amount })
-        scopes.push({ kind: 'key', name: principal.name })
-      }
-      if (modelLimit !== undefined) {
-        charges.push({ key: `tpm:model:${model}`, limit: modelLimit, amount })
-        scopes.push({ kind: 'model', name: model })
-      }
-      const tooLarge = charges.findIndex((charge) => charge.amount > charge.limit)
-      if (tooLarge !== -1) throw requestTooLarge(scopes[tooLarge]!, charges[tooLarge]!.limit, amount)
-
       const taken = await windows.take(charges)
       if (taken.degraded) {
         if (!taken.admitted) throw limitsUnavailable()
@@ -89,10 +79,15 @@ export default fp(
         for (const charge of charges) void windows.adjust(charge.key, taken.minute, used - amount)
       }
       // 'close', not onResponse: it also fires when the client cuts the response (see index.ts).
+      // A request the budget refused while this take was in flight may be over already.
       if (reply.raw.destroyed) settle()
       else reply.raw.once('close', settle)
     }
 
+    // The take starts here and is awaited in a route-level preHandler, which runs after the
+    // budget's (plugins/spend): both reservations share one store round trip. Whichever refuses
+    // first answers; the other's reservation is given back once that response is over (tpm: the
+    // settle above with a 4xx status; budget: its settlement at cost 0).
     app.addHook('preHandler', (request, reply, done) => {
       const kind = request.routeOptions.config.inference
       if (kind === undefined) return done()
@@ -101,10 +96,38 @@ export default fp(
       if (model === undefined) return done()
       const modelLimit = modelTpm.get(model)
       if (principal?.tpm === undefined && modelLimit === undefined) return done()
-      reserve(request, reply, principal, model, modelLimit).then(
-        () => done(),
-        (err: Error) => done(err),
+      const estimate = estimateRequestTokens(request, model)
+      const amount = estimate.prompt + (estimate.maxOutput ?? 0)
+      const charges: WindowCharge[] = []
+      const scopes: LimitScope[] = []
+      if (principal?.tpm !== undefined) {
+        charges.push({ key: `tpm:key:${principal.id}`, limit: principal.tpm, amount })
+        scopes.push({ kind: 'key', name: principal.name })
+      }
+      if (modelLimit !== undefined) {
+        charges.push({ key: `tpm:model:${model}`, limit: modelLimit, amount })
+        scopes.push({ kind: 'model', name: model })
+      }
+      const tooLarge = charges.findIndex((charge) => charge.amount > charge.limit)
+      if (tooLarge !== -1) return done(requestTooLarge(scopes[tooLarge]!, charges[tooLarge]!.limit, amount))
+      // Never rejects: nobody awaits it when an earlier refusal ends the request first.
+      request.tokenReservation = reserve(request, reply, charges, scopes, amount).then(
+        () => null,
+        (err: Error) => err,
       )
+      done()
+    })
+
+    const awaitReservation = (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+      const pending = request.tokenReservation
+      if (pending === null) return done()
+      pending.then((err) => (err ? done(err) : done()))
+    }
+    app.addHook('onRoute', (route) => {
+      if (!route.config?.inference) return
+      const existing = route.preHandler
+      route.preHandler =
+        existing === undefined ? [awaitReservation] : [...[existing].flat(), awaitReservation]
     })
   },
   {

@@ -46,6 +46,11 @@ export interface BreakerPermit {
   targetId: string
   /** The trial's admission time for the one half-open trial; null for an ordinary call. */
   trialStartedAt: number | null
+  /**
+   * Admitted by a closed breaker with no failure streak: a success then only adds to the window's
+   * counts, which a remote store may take in batches (see CircuitBreaker's success tally).
+   */
+  quietSuccess: boolean
 }
 
 export type Admission =
@@ -114,8 +119,10 @@ export function admit(
   now: number,
   policy: BreakerPolicy,
 ): Step<Admission> {
-  if (record.state === 'closed')
-    return { result: { admitted: true, permit: { targetId, trialStartedAt: null } } }
+  if (record.state === 'closed') {
+    const permit = { targetId, trialStartedAt: null, quietSuccess: record.consecutiveFailures === 0 }
+    return { result: { admitted: true, permit } }
+  }
   const wait = msUntilAdmission(record, now, policy)
   if (wait > 0) {
     return { result: { admitted: false, state: record.state, retryAfterMs: wait } }
@@ -123,12 +130,17 @@ export function admit(
   // Cooldown over, or the previous trial's lease expired (its caller crashed or never reported):
   // this caller is the one trial; the compare-and-set makes sure nobody else is.
   const next: BreakerRecord = { ...record, state: 'half_open', trialStartedAt: now }
-  const result: Admission = { admitted: true, permit: { targetId, trialStartedAt: now } }
+  const result: Admission = {
+    admitted: true,
+    permit: { targetId, trialStartedAt: now, quietSuccess: false },
+  }
   if (record.state === 'open') {
     return { next, result, transition: { from: 'open', to: 'half_open', reason: 'cooldown_elapsed' } }
   }
   return { next, result }
 }
+
+const bucketStart = (now: number, policy: BreakerPolicy) => now - (now % policy.bucketMs)
 
 function countInWindow(
   buckets: readonly WindowBucket[],
@@ -136,7 +148,7 @@ function countInWindow(
   policy: BreakerPolicy,
   failed: boolean,
 ) {
-  const start = now - (now % policy.bucketMs)
+  const start = bucketStart(now, policy)
   const kept = buckets.filter((b) => b.start > now - policy.windowMs)
   const last = kept.at(-1)
   if (last && last.start === start) {
@@ -145,6 +157,40 @@ function countInWindow(
     kept.push({ start, ok: failed ? 0 : 1, failed: failed ? 1 : 0 })
   }
   return kept
+}
+
+/** Counts one success into a tally of successes not yet stored (buckets oldest first, in place). */
+export function tallySuccess(tally: WindowBucket[], now: number, policy: BreakerPolicy): void {
+  const start = bucketStart(now, policy)
+  const last = tally.at(-1)
+  if (last && last.start === start) last.ok++
+  else tally.push({ start, ok: 1, failed: 0 })
+}
+
+/**
+ * The record with a tally of successes added to its window. Successes only count towards a closed
+ * breaker: one that opened meanwhile, or closed again with a fresh window, has no use for them (the
+ * latter only when a whole open-trial-close cycle fits in one flush interval). Neither do they reset
+ * the failure streak: another replica's failures may have come after them.
+ */
+export function addSuccesses(
+  record: BreakerRecord,
+  tally: readonly WindowBucket[],
+  now: number,
+  policy: BreakerPolicy,
+): BreakerRecord {
+  if (record.state !== 'closed' || tally.length === 0) return record
+  const byStart = new Map<number, WindowBucket>()
+  for (const bucket of [...record.buckets, ...tally]) {
+    if (bucket.start <= now - policy.windowMs) continue
+    const seen = byStart.get(bucket.start)
+    byStart.set(
+      bucket.start,
+      seen ? { start: bucket.start, ok: seen.ok + bucket.ok, failed: seen.failed + bucket.failed } : bucket,
+    )
+  }
+  const buckets = [...byStart.values()].sort((a, b) => a.start - b.start)
+  return { ...record, buckets }
 }
 
 function openReason(record: BreakerRecord, policy: BreakerPolicy): TransitionReason | undefined {

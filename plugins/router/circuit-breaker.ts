@@ -10,8 +10,16 @@
 //   report success at the first byte of a stream and take an injected clock in tests.
 // The rules themselves are pure functions in breaker-state.ts; this class adds the store, the clock
 // and the transition callback.
+//
+// Store round trips on the request path, with Redis: the router reads each target's record once
+// (peek) and admits from that read when admission writes nothing (a closed breaker). A success on a
+// closed breaker with no failure streak only adds to the window's counts, so it is tallied in
+// process and written at most every successFlushMs, or with the next outcome this process writes for
+// the target (a failure carries the tally with it, so the error rate it is judged on counts them).
+// Failures and state changes are written at once, by compare-and-set, as before.
 import {
   type Admission,
+  addSuccesses,
   admit,
   type BreakerOutcome,
   type BreakerPermit,
@@ -24,7 +32,9 @@ import {
   type Step,
   settle,
   type TransitionReason,
+  tallySuccess,
   toBreakerPolicy,
+  type WindowBucket,
 } from './breaker-state.js'
 import {
   type BreakerStateStore,
@@ -49,6 +59,23 @@ export interface CircuitBreakerOptions {
   now?: Clock
   /** For metrics and logs; called once per transition this process made. Must not throw. */
   onTransition?: (transition: BreakerTransition) => void
+  /**
+   * How long successes on a quiet breaker may wait in process before they are written; 0 writes each
+   * at once. Default: 1000 with a remote store (a write is a round trip), 0 with the memory store.
+   */
+  successFlushMs?: number
+}
+
+/** A target's record as one read found it: what the router decides eligibility on and admits from. */
+export interface BreakerView {
+  targetId: string
+  stored: StoredBreaker | undefined
+  /** The breaker's clock at the read. */
+  loadedAt: number
+  /** True while a call would be refused. */
+  open: boolean
+  /** 0 when a call would be admitted now. */
+  retryAfterMs: number
 }
 
 export interface BreakerSnapshot {
@@ -64,6 +91,14 @@ export interface BreakerSnapshot {
  */
 const maxWriteRounds = 16
 
+/**
+ * A view older than this is read again before admitting: a breaker another call opened since must
+ * be seen. The router admits its first target right after the read, well within it.
+ */
+const viewFreshMs = 250
+
+const defaultRemoteFlushMs = 1000
+
 // Any thenable counts, not only native promises: a Redis client may hand back its own.
 const isThenable = <A>(value: MaybePromise<A>): value is Promise<A> =>
   typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
@@ -76,35 +111,83 @@ export class CircuitBreaker {
   readonly #store: BreakerStateStore
   readonly #now: Clock
   readonly #onTransition: ((transition: BreakerTransition) => void) | undefined
+  readonly #successFlushMs: number
+  /** Per target, successes not written yet (buckets oldest first). */
+  readonly #tally = new Map<string, WindowBucket[]>()
+  #flushTimer: NodeJS.Timeout | undefined
 
   constructor(options: CircuitBreakerOptions) {
     this.policy = toBreakerPolicy(options.settings)
     this.#store = options.store ?? new MemoryBreakerStore()
     this.#now = options.now ?? Date.now
     this.#onTransition = options.onTransition
+    this.#successFlushMs = options.successFlushMs ?? (this.#store.remote ? defaultRemoteFlushMs : 0)
+  }
+
+  /** One read of the target's record; pass it on to tryAcquire to admit without reading again. */
+  async peek(targetId: string): Promise<BreakerView> {
+    const stored = await this.#store.load(targetId)
+    const loadedAt = this.#now()
+    const retryAfterMs = msUntilAdmission(stored?.record ?? closedRecord, loadedAt, this.policy)
+    return { targetId, stored, loadedAt, open: retryAfterMs > 0, retryAfterMs }
   }
 
   /**
    * Asks to call the target. Closed: always admitted. Open: refused until the cooldown ends, then the
    * first caller becomes the one trial and every other caller is refused until it reports back.
+   * `seen`, a fresh peek of this target, stands in for the first read: a closed breaker then admits
+   * without a round trip, and a trial's compare-and-set still fails if anyone wrote since.
    */
-  async tryAcquire(targetId: string): Promise<Admission> {
+  async tryAcquire(targetId: string, seen?: BreakerView): Promise<Admission> {
     const refused: Admission = { admitted: false, state: 'half_open', retryAfterMs: this.policy.cooldownMs }
-    return this.#update(targetId, (record, now) => admit(record, targetId, now, this.policy), refused)
+    const fresh = seen?.targetId === targetId && this.#now() - seen.loadedAt <= viewFreshMs ? seen : undefined
+    return this.#update(targetId, (record, now) => admit(record, targetId, now, this.policy), refused, fresh)
   }
 
   /** Reports how an admitted call went: 'success' at the first byte, 'failure' or 'neutral' from retry-policy. */
   async record(permit: BreakerPermit, outcome: BreakerOutcome): Promise<void> {
+    const { targetId } = permit
+    // An ordinary call without a verdict changes nothing (settle ignores it): no read needed.
+    if (permit.trialStartedAt === null && outcome === 'neutral') return
+    if (outcome === 'success' && permit.quietSuccess && this.#successFlushMs > 0) {
+      this.#tallySuccess(targetId)
+      return
+    }
+    const tally = this.#takeTally(targetId)
     return this.#update(
-      permit.targetId,
-      (record, now) => settle(record, permit, outcome, now, this.policy),
+      targetId,
+      (record, now) => {
+        const counted = addSuccesses(record, tally, now, this.policy)
+        const step = settle(counted, permit, outcome, now, this.policy)
+        return step.next || counted === record ? step : { ...step, next: counted }
+      },
       undefined,
     )
   }
 
-  /** True while a call would be refused: for filterEligible and GET /health/ready. */
+  /** Writes the tallied successes now (the timer does it every successFlushMs; shutdown, tests). */
+  async flush(): Promise<void> {
+    clearTimeout(this.#flushTimer)
+    this.#flushTimer = undefined
+    const targets = [...this.#tally.keys()]
+    await Promise.all(
+      targets.map((targetId) => {
+        const tally = this.#takeTally(targetId)
+        return this.#update(
+          targetId,
+          (record, now) => {
+            const counted = addSuccesses(record, tally, now, this.policy)
+            return { next: counted === record ? undefined : counted, result: undefined }
+          },
+          undefined,
+        )
+      }),
+    )
+  }
+
+  /** True while a call would be refused: for GET /health/ready. */
   async isOpen(targetId: string): Promise<boolean> {
-    return (await this.snapshot(targetId)).retryAfterMs > 0
+    return (await this.peek(targetId)).open
   }
 
   async snapshot(targetId: string): Promise<BreakerSnapshot> {
@@ -117,16 +200,44 @@ export class CircuitBreaker {
     }
   }
 
+  #tallySuccess(targetId: string): void {
+    let tally = this.#tally.get(targetId)
+    if (!tally) {
+      tally = []
+      this.#tally.set(targetId, tally)
+    }
+    tallySuccess(tally, this.#now(), this.policy)
+    if (this.#flushTimer === undefined) {
+      this.#flushTimer = setTimeout(() => {
+        this.#flushTimer = undefined
+        // The stores answer failures with store.on_error themselves; should one still throw, the
+        // tally is dropped, as a lost compare-and-set drops a sample.
+        this.flush().catch(() => {})
+      }, this.#successFlushMs)
+      // Pending counts never keep a process alive.
+      this.#flushTimer.unref()
+    }
+  }
+
+  #takeTally(targetId: string): readonly WindowBucket[] {
+    const tally = this.#tally.get(targetId)
+    if (!tally) return []
+    this.#tally.delete(targetId)
+    return tally
+  }
+
   // Read, decide, compare-and-set, repeat on conflict. With the memory store nothing here awaits, so
-  // a round is atomic within the process and never loses.
+  // a round is atomic within the process and never loses. `seen` replaces the first round's read.
   #update<T>(
     targetId: string,
     decide: (record: BreakerRecord, now: number) => Step<T>,
     onContention: T,
+    seen?: BreakerView,
   ): Promise<T> {
-    const round = (left: number): MaybePromise<T> => {
+    const round = (left: number, first?: BreakerView): MaybePromise<T> => {
       if (left === 0) return onContention
-      return then(this.#store.load(targetId), (stored: StoredBreaker | undefined) => {
+      const loaded = first ? first.stored : this.#store.load(targetId)
+      return then(loaded, (stored: StoredBreaker | undefined) => {
         const now = this.#now()
         const step = decide(stored?.record ?? closedRecord, now)
         const next = step.next
@@ -138,6 +249,6 @@ export class CircuitBreaker {
         })
       })
     }
-    return Promise.resolve(round(maxWriteRounds))
+    return Promise.resolve(round(maxWriteRounds, seen))
   }
 }

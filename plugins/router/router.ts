@@ -8,7 +8,7 @@ import { ClientAbortError, GatewayError } from '../gateway-error.js'
 import type { GroupTarget, ModelCatalog, ModelGroup, ResolvedModel } from '../model-catalog.js'
 import { attemptTimedOut, startAttemptTimer } from './attempt-timer.js'
 import type { BreakerPermit } from './breaker-state.js'
-import type { CircuitBreaker } from './circuit-breaker.js'
+import type { BreakerView, CircuitBreaker } from './circuit-breaker.js'
 import type { RoutingSettings, TargetPrice } from './config-schema.js'
 import { filterEligible, orderCandidates, requestKind, type SkippedTarget } from './eligibility.js'
 import { noUsableTarget } from './errors.js'
@@ -164,15 +164,14 @@ export class Router {
     const { catalog, settings, breaker, stats, now, observers, isProviderDisabled } = this.deps
     const group = catalog.resolveGroup(model)
     const { targets, byId } = this.#routeTargetsOf(group)
-    const open = new Set(
-      (await Promise.all(targets.map(async (t) => ((await breaker.isOpen(t.id)) ? t.id : null)))).filter(
-        (id): id is string => id !== null,
-      ),
-    )
+    // One breaker read per target: eligibility, the no-target wait and each target's first admission.
+    const views = new Map<string, BreakerView>()
+    for (const view of await Promise.all(targets.map((t) => breaker.peek(t.id))))
+      views.set(view.targetId, view)
     const eligibility = filterEligible(targets, {
       needs: request.needs,
       capabilitiesOf: (t) => byId.get(t.id)!.resolved.capabilities,
-      isOpen: (t) => open.has(t.id),
+      isOpen: (t) => views.get(t.id)!.open,
       isDisabled: isProviderDisabled && ((t) => isProviderDisabled(t.provider)),
       inFlight: (t) => stats.inFlight(t.id),
       prefer: requestKind(request.needs),
@@ -210,11 +209,9 @@ export class Router {
     const fallbacks = this.#untriedFallbacks(group, triedModels)
     if (order.length === 0) {
       if (fallbacks.general[0]) return { fallback: fallbacks.general[0], kind: 'general' }
-      const waits = await Promise.all(
-        eligibility.skipped
-          .filter((s) => s.reason === 'circuit_open')
-          .map(async (s) => (await breaker.snapshot(s.target.id)).retryAfterMs),
-      )
+      const waits = eligibility.skipped
+        .filter((s) => s.reason === 'circuit_open')
+        .map((s) => views.get(s.target.id)!.retryAfterMs)
       throw this.#noTarget(group, eligibility.skipped, waits.length > 0 ? Math.min(...waits) : undefined)
     }
 
@@ -229,7 +226,9 @@ export class Router {
       const target = order[index]!
       tried.add(target.id)
       // The rate window first: a half-open breaker's one trial must not be taken and then wasted.
-      const admission = await this.#admit(target)
+      const admission = await this.#admit(target, views.get(target.id))
+      // Once only: after this call's outcome is written, the read is out of date.
+      views.delete(target.id)
       if (!admission.admitted) {
         refused.push({ target, reason: admission.reason })
         soonestRetryMs = Math.min(
@@ -364,6 +363,7 @@ export class Router {
   /** May this request call the target now: within its max_rpm, and through its circuit breaker. */
   async #admit(
     target: RouteTarget,
+    seen: BreakerView | undefined,
   ): Promise<
     | { admitted: true; permit: BreakerPermit }
     | { admitted: false; reason: 'max_rpm' | 'circuit_open'; retryAfterMs?: number }
@@ -373,7 +373,7 @@ export class Router {
       if (!slot.admitted) return { admitted: false, reason: 'max_rpm', retryAfterMs: slot.retryAfterMs }
     }
     // Opened (or half-open with its trial out) since the order was made.
-    const admission = await this.deps.breaker.tryAcquire(target.id)
+    const admission = await this.deps.breaker.tryAcquire(target.id, seen)
     if (!admission.admitted)
       return { admitted: false, reason: 'circuit_open', retryAfterMs: admission.retryAfterMs }
     return { admitted: true, permit: admission.permit }

@@ -111,6 +111,8 @@ export default fp(
     })
     app.addHook('onClose', async () => {
       watcher?.close()
+      // Success counts the breaker batches for the store (at most a second's worth) go out first.
+      await app.routerState.breaker.flush()
       await holder.close()
     })
   },
