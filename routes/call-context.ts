@@ -2,6 +2,7 @@
 // signal before the first attempt, and record what served the request once one succeeded.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { StreamTap, TokenUsage } from '../plugins/call-record.js'
+import { headerSafe } from '../plugins/header-value.js'
 import type { BaseCallContext, Routed } from '../plugins/router/router.js'
 import type { TokenMix } from '../plugins/router/strategies.js'
 import { tokenMixOf } from '../plugins/tokens/request-estimate.js'
@@ -48,12 +49,12 @@ export function markServed(
   }
   reply.headers({
     'x-anygate-provider': resolved.provider.name,
-    'x-anygate-model': resolved.upstreamModel,
+    'x-anygate-model': headerSafe(resolved.upstreamModel),
     'x-anygate-attempts': String(routed.attempts),
     'x-anygate-cache': request.gateway.cache,
   })
   if (routed.fallbackFrom)
-    reply.header('x-anygate-fallback', `${routed.fallbackFrom} -> ${resolved.requested}`)
+    reply.header('x-anygate-fallback', headerSafe(`${routed.fallbackFrom} -> ${resolved.requested}`))
 }
 
 export function recordUsage(request: FastifyRequest, usage: TokenUsage): void {

@@ -6,6 +6,7 @@ import { streamTapsFor } from '../../routes/call-context.js'
 import { encodeChatSse, sendSse } from '../../routes/sse.js'
 import type { ChatCompletionChunk } from '../../schemas/openai/chat.js'
 import type { GatewayContext, StreamTap } from '../call-record.js'
+import { headerSafe } from '../header-value.js'
 import type { CachedAnswer } from './store.js'
 
 async function* replayChunks(chunks: readonly string[]): AsyncGenerator<ChatCompletionChunk> {
@@ -37,7 +38,7 @@ export function serveHit(
   request.gateway = gateway
   reply.headers({
     'x-anygate-provider': answer.provider,
-    'x-anygate-model': answer.upstreamModel,
+    'x-anygate-model': headerSafe(answer.upstreamModel),
     'x-anygate-attempts': '0',
     'x-anygate-cache': 'HIT',
   })

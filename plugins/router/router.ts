@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { CallContext } from '../../providers/contract.js'
 import { type CapabilityName, unsupportedCapability } from '../capabilities.js'
 import { ClientAbortError, GatewayError } from '../gateway-error.js'
+import { headerSafe } from '../header-value.js'
 import type { GroupTarget, ModelCatalog, ModelGroup, ResolvedModel } from '../model-catalog.js'
 import { attemptTimedOut, startAttemptTimer } from './attempt-timer.js'
 import type { BreakerPermit } from './breaker-state.js'
@@ -91,9 +92,9 @@ function withRoutingHeaders(err: unknown, progress: RouteProgress, fallback?: st
   err.headers['x-anygate-attempts'] = String(progress.attempts)
   if (progress.last) {
     err.headers['x-anygate-provider'] = progress.last.provider
-    err.headers['x-anygate-model'] = progress.last.model
+    err.headers['x-anygate-model'] = headerSafe(progress.last.model)
   }
-  if (fallback) err.headers['x-anygate-fallback'] = fallback
+  if (fallback) err.headers['x-anygate-fallback'] = headerSafe(fallback)
   return err
 }
 

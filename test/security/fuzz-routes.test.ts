@@ -104,7 +104,13 @@ async function send(op: Operation, payload: string | Buffer | undefined, pathVal
 
 // Values a served request needs to get past the first check, so the fuzzer also reaches the upstream.
 const overrides = {
-  model: fc.oneof(fc.constant('echo'), fc.constant('mock/echo'), fc.string({ maxLength: 12 })),
+  model: fc.oneof(
+    fc.constant('echo'),
+    fc.constant('mock/echo'),
+    fc.string({ maxLength: 12 }),
+    // Served by the mock whatever follows the slash: the name ends up in response headers.
+    fc.string({ unit: 'grapheme', maxLength: 12 }).map((name) => `mock/${name}`),
+  ),
   max_tokens: fc.oneof(fc.integer({ min: 1, max: 64 }), hostileValue),
   n: fc.oneof(fc.integer({ min: 1, max: 3 }), hostileValue),
   // The mock refuses top_k (it cannot translate it): mostly leave it out so messages get served.
