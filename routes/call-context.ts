@@ -6,6 +6,19 @@ import { headerSafe } from '../plugins/header-value.js'
 import type { BaseCallContext, Routed } from '../plugins/router/router.js'
 import type { TokenMix } from '../plugins/router/strategies.js'
 import { tokenMixOf } from '../plugins/tokens/request-estimate.js'
+import { rawJsonOf } from '../providers/shared/raw-json.js'
+
+/**
+ * What a JSON route returns for an upstream answer: the upstream's own text when the adapter kept it
+ * (the object was not changed since it was parsed), sent as it is, else the object for Fastify to
+ * serialize. The text skips the response-schema lookup and a JSON.stringify of the whole answer (large for
+ * embeddings); with the JSON content type set, Fastify sends a string untouched.
+ */
+export function jsonAnswer<T extends object>(reply: FastifyReply, value: T): T | FastifyReply {
+  const raw = rawJsonOf(value)
+  if (raw === undefined) return value
+  return reply.header('content-type', 'application/json; charset=utf-8').send(raw)
+}
 
 export function openCall(request: FastifyRequest, reply: FastifyReply): BaseCallContext {
   const controller = new AbortController()

@@ -3,7 +3,7 @@ import { fromOpenAIUsage } from '../plugins/call-record.js'
 import { requiredCapabilities } from '../plugins/capabilities.js'
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
 import { errorReplies } from '../schemas/openai/errors.js'
-import { markServed, openCall, recordUsage, streamTapsFor, tokenMixFor } from './call-context.js'
+import { jsonAnswer, markServed, openCall, recordUsage, streamTapsFor, tokenMixFor } from './call-context.js'
 import { encodeChatSse, sendSse } from './sse.js'
 
 export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -66,7 +66,7 @@ export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       })
       markServed(request, reply, routed, false)
       if (routed.value.usage) recordUsage(request, fromOpenAIUsage(routed.value.usage))
-      return routed.value
+      return jsonAnswer(reply, routed.value)
     },
   )
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { fromOpenAIUsage } from '../plugins/call-record.js'
 import { EmbeddingsRequest, EmbeddingsResponse } from '../schemas/openai/embeddings.js'
 import { errorReplies } from '../schemas/openai/errors.js'
-import { markServed, openCall, recordUsage, tokenMixFor } from './call-context.js'
+import { jsonAnswer, markServed, openCall, recordUsage, tokenMixFor } from './call-context.js'
 
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -27,7 +27,7 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       })
       markServed(request, reply, routed, false)
       recordUsage(request, fromOpenAIUsage(routed.value.usage))
-      return routed.value
+      return jsonAnswer(reply, routed.value)
     },
   )
 }

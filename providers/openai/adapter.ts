@@ -76,8 +76,10 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
         includeModel: dialect.modelInBody,
         legacyMaxTokens: dialect.legacyMaxTokens,
       })
+      // The answer is passed on as it came: its text is kept for the route to send (raw-json.ts).
       const completion = await client.readJson<ChatCompletion>(
         await post(dialect.chatPath(ctx.model), body, ctx, 'application/json'),
+        true,
       )
       if (!Array.isArray(completion?.choices)) {
         throw upstreamBadResponse(config.name, 'the completion had no choices array')
@@ -107,6 +109,7 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
       const body = toOpenAIEmbeddingsBody(request, ctx.model, dialect.modelInBody)
       const response = await client.readJson<EmbeddingsResponse>(
         await post(dialect.embeddingsPath(ctx.model), body, ctx, 'application/json'),
+        true,
       )
       if (!Array.isArray(response?.data))
         throw upstreamBadResponse(config.name, 'the response had no data array')
