@@ -3,6 +3,7 @@
 // until the provider's own timeouts (minutes by default) and no retry happened in time; found by
 // test/routing-retries.test.ts ("stalls past the target's own timeout_ms").
 import { GatewayError } from '../gateway-error.js'
+import { LinkedAbort } from './linked-abort.js'
 
 export interface AttemptTimer {
   /** Passed to the adapter instead of the client's signal: aborts on client abort or timeout. */
@@ -18,19 +19,19 @@ export interface AttemptTimer {
  * lives, so a stream that outlives stop() is still cut when the client goes away.
  */
 export function startAttemptTimer(client: AbortSignal, limitMs: number): AttemptTimer {
-  const controller = new AbortController()
+  // Not an AbortController: see linked-abort.ts. It follows the client until the request is over
+  // (the client's signal is per call), so no unlink is needed.
+  const abort = new LinkedAbort(client)
   let timedOut = false
-  if (client.aborted) controller.abort()
-  else client.addEventListener('abort', () => controller.abort(), { once: true })
   const timer = setTimeout(
     () => {
       timedOut = true
-      controller.abort()
+      abort.abort()
     },
     Math.max(1, limitMs),
   )
   return {
-    signal: controller.signal,
+    signal: abort.signal,
     get timedOut() {
       return timedOut
     },

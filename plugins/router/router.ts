@@ -100,23 +100,58 @@ function withRoutingHeaders(err: unknown, progress: RouteProgress, fallback?: st
 
 const debugEnabled = (level: string) => level === 'debug' || level === 'trace'
 
-/** Re-joins a stream whose first item was read to prove the upstream answers. */
-async function* resumeStream<T>(
-  first: IteratorResult<T>,
-  rest: AsyncIterator<T>,
-  onEnd: () => void,
-): AsyncGenerator<T> {
-  try {
-    if (first.done) return
-    yield first.value
-    for (;;) {
-      const next = await rest.next()
-      if (next.done) return
-      yield next.value
+const doneResult: IteratorResult<never> = { done: true, value: undefined }
+
+/**
+ * Re-joins a stream whose first item was read to prove the upstream answers; `onEnd` runs once the
+ * stream ends, fails or is returned, before the rest is closed. A plain iterator rather than an async
+ * generator: a generator layer costs a few promises and microtasks per chunk on every stream.
+ * Its reader (the route's encoder, through `for await`) never calls next() concurrently.
+ */
+class ResumedStream<T> implements AsyncIterableIterator<T> {
+  #first: IteratorResult<T> | undefined
+  #ended = false
+  readonly #rest: AsyncIterator<T>
+  readonly #onEnd: () => void
+
+  constructor(first: IteratorResult<T>, rest: AsyncIterator<T>, onEnd: () => void) {
+    this.#first = first
+    this.#rest = rest
+    this.#onEnd = onEnd
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#ended) return Promise.resolve(doneResult)
+    const first = this.#first
+    if (first !== undefined) {
+      this.#first = undefined
+      if (!first.done) return Promise.resolve(first)
+      return this.#end().then(() => doneResult)
     }
-  } finally {
-    onEnd()
-    await rest.return?.()
+    return this.#rest.next().then(
+      (result) => (result.done ? this.#end().then(() => doneResult) : result),
+      (err: unknown) =>
+        this.#end().then(() => {
+          throw err
+        }),
+    )
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    await this.#end()
+    return doneResult
+  }
+
+  async #end(): Promise<void> {
+    if (this.#ended) return
+    this.#ended = true
+    this.#first = undefined
+    this.#onEnd()
+    await this.#rest.return?.()
   }
 }
 
@@ -303,11 +338,11 @@ export class Router {
         await breaker.record(admission.permit, 'success')
         ended('success')
         // In flight until the stream ends, whichever way it ends. A stream destroyed before its first
-        // read never runs resumeStream's finally (return() on an unstarted generator skips it), which
-        // is what Fastify does when the client left first: so the client's abort releases too.
+        // read may never be returned (Fastify destroys it before reading when the client left first): so
+        // the client's abort releases too.
         if (base.signal.aborted) release()
         else base.signal.addEventListener('abort', release, { once: true })
-        return { value: resumeStream(first, iterator, release) as T, resolved }
+        return { value: new ResumedStream(first, iterator, release) as T, resolved }
       } catch (caught) {
         timer.stop()
         release()

@@ -33,6 +33,14 @@ export class SpendRecorder {
 
   record(entry: SpendEntry): void {
     const day = this.#today()
+    if (this.#store.addNow) {
+      try {
+        this.#store.addNow(day, entry)
+        return
+      } catch {
+        // Retried (and logged when it never succeeds) like a failed asynchronous write.
+      }
+    }
     const write = withRetries(
       () => this.#store.add(day, entry),
       this.#retryDelaysMs,
