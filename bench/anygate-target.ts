@@ -22,6 +22,8 @@ export interface AnyGateOptions {
    * the upstream's answer stays the one the single-target figures were measured with.
    */
   targets?: number
+  /** Upstream sockets per provider (default: the config default, 256); see scenario f. */
+  upstreamConnections?: number
   /** Which plugins run (default: the default config). */
   variant?: AnyGateVariant
   /** stack-redis only. */
@@ -45,6 +47,7 @@ export function benchConfig(options: AnyGateOptions, secrets?: VariantSecrets) {
     variant: options.variant ?? 'default',
     upstreamOrigin: options.upstreamOrigin,
     targets: options.targets,
+    upstreamConnections: options.upstreamConnections,
     secrets,
     redis: options.redis,
   })

@@ -24,6 +24,8 @@ export interface VariantInput {
   upstreamOrigin: string
   /** Targets of the public model (default 1); see AnyGateOptions.targets. */
   targets?: number
+  /** providers.<name>.max_connections of every provider (default: the config default, 256). */
+  upstreamConnections?: number
   secrets?: VariantSecrets
   redis?: RedisPlace
 }
@@ -39,17 +41,18 @@ export const stackKeyLimits = {
 /** Likewise for the deployment-wide limit: the global_rpm counter runs on every call. */
 export const stackGlobalRpm = 10_000_000
 
-function groupOf(upstreamOrigin: string, count: number) {
+function groupOf(upstreamOrigin: string, count: number, connections: number | undefined) {
   const base_url = `${upstreamOrigin}/v1`
+  const provider = { type: 'openai', base_url, ...(connections ? { max_connections: connections } : {}) }
   if (count === 1) {
     return {
-      providers: { bench: { type: 'openai', base_url } },
+      providers: { bench: provider },
       targets: [{ provider: 'bench', model: upstreamModel }],
     }
   }
   const names = Array.from({ length: count }, (_, i) => `bench-${i + 1}`)
   return {
-    providers: Object.fromEntries(names.map((name) => [name, { type: 'openai', base_url }])),
+    providers: Object.fromEntries(names.map((name) => [name, provider])),
     targets: names.map((provider, i) => ({ provider, model: upstreamModel, weight: count - i })),
   }
 }
@@ -95,7 +98,7 @@ function variantSections(input: VariantInput): Record<string, unknown> {
 
 /** The config document for one variant; parse it with config/load.ts's parseConfig. */
 export function variantDocument(input: VariantInput): Record<string, unknown> {
-  const { providers, targets } = groupOf(input.upstreamOrigin, input.targets ?? 1)
+  const { providers, targets } = groupOf(input.upstreamOrigin, input.targets ?? 1, input.upstreamConnections)
   return {
     server: { host: '127.0.0.1', port: 0, log_level: 'silent' },
     providers,

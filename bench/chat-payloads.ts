@@ -33,6 +33,20 @@ export const streamRequestBody = JSON.stringify({
   stream_options: { include_usage: true },
 })
 
+/**
+ * Sent in `user` (which every gateway forwards untouched): the fake upstream answers such a stream
+ * with its first chunk, then holds it open without a byte more until the client goes away.
+ */
+export const idleStreamMarker = 'bench-idle-stream'
+
+export const idleStreamRequestBody = JSON.stringify({
+  model: benchModel,
+  messages,
+  max_tokens: 64,
+  stream: true,
+  user: idleStreamMarker,
+})
+
 const id = 'chatcmpl-bench0000000000000000000000'
 const created = 1_700_000_000
 const usage = { prompt_tokens: 18, completion_tokens: 7, total_tokens: 25 }

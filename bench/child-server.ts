@@ -2,12 +2,17 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ChildMessage, ParentMessage, ServerSpec } from './child-protocol.js'
+import type { ProcessVitals } from './soak-vitals.js'
 
 export interface ChildServer {
-  kind: ServerSpec['kind']
+  kind: ServerSpec['kind'] | 'portkey'
   origin: string
   /** CPU time (user + system, µs) the server's process has used so far. */
   cpuMicros(): Promise<number>
+  /** Memory now and event-loop lag since the previous call; `gc` needs the child forked with --expose-gc. */
+  vitals(gc?: boolean): Promise<ProcessVitals>
+  /** The counts the server keeps about itself (empty for most). */
+  stats(): Promise<Record<string, number>>
   /** Asks the child to close its server and exit; kills it if it has not after `graceMs`. */
   stop(graceMs?: number): Promise<void>
 }
@@ -31,14 +36,32 @@ function nextMessage<T extends ChildMessage['type']>(
   })
 }
 
+/**
+ * BENCH_CPU_PROF=<dir> profiles every gateway child (floor and AnyGate, not the fake upstream) with
+ * V8's sampling profiler: a .cpuprofile per process in <dir>/<kind>/, written when the run stops it. Open it in
+ * Chrome DevTools or speedscope. Profiling slows the child, so figures of such a run are not results.
+ */
+export function profileArgs(kind: ServerSpec['kind'], env: NodeJS.ProcessEnv): string[] {
+  const dir = env.BENCH_CPU_PROF
+  if (!dir || kind === 'fake-upstream') return process.execArgv
+  return [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${dir}/${kind}`]
+}
+
+export interface ForkOptions {
+  /** Node flags added for this child, e.g. --expose-gc. */
+  execArgv?: string[]
+}
+
 /** `secrets` reach the child as environment variables, which, unlike argv, other users cannot list. */
 export async function forkServer(
   spec: ServerSpec,
   secrets: Record<string, string> = {},
+  options: ForkOptions = {},
 ): Promise<ChildServer> {
   const child = fork(entry, [JSON.stringify(spec)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...secrets },
+    execArgv: [...profileArgs(spec.kind, process.env), ...(options.execArgv ?? [])],
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const started = await nextMessage(child, 'listening')
@@ -53,6 +76,20 @@ export async function forkServer(
       const usage = await reply
       if (usage.type !== 'cpu-usage') throw new Error(`${spec.kind} server: ${usage.message}`)
       return usage.micros
+    },
+    async vitals(gc = false) {
+      const reply = nextMessage(child, 'vitals')
+      ask({ type: 'vitals', gc })
+      const answer = await reply
+      if (answer.type !== 'vitals') throw new Error(`${spec.kind} server: ${answer.message}`)
+      return answer.vitals
+    },
+    async stats() {
+      const reply = nextMessage(child, 'stats')
+      ask({ type: 'stats' })
+      const answer = await reply
+      if (answer.type !== 'stats') throw new Error(`${spec.kind} server: ${answer.message}`)
+      return answer.stats
     },
     async stop(graceMs = 5_000) {
       if (child.exitCode !== null || child.signalCode !== null) return

@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { chatChunks, chatCompletion, chatPath, usageChunk } from './chat-payloads.js'
+import { chatChunks, chatCompletion, chatPath, idleStreamMarker, usageChunk } from './chat-payloads.js'
 import type { RunningServer } from './running-server.js'
 
 export interface FakeUpstreamOptions {
@@ -39,14 +39,20 @@ function prepareAnswers(options: FakeUpstreamOptions) {
 interface StreamWish {
   stream: boolean
   includeUsage: boolean
+  /** One chunk, then silence until the client leaves (the idle-streams scenario). */
+  idle: boolean
 }
 
 function streamWish(text: string): StreamWish | undefined {
   // Most bench requests are non-stream: skip JSON.parse when the key cannot be there.
-  if (!text.includes('"stream"')) return { stream: false, includeUsage: false }
+  if (!text.includes('"stream"')) return { stream: false, includeUsage: false, idle: false }
   try {
     const body = JSON.parse(text) as { stream?: unknown; stream_options?: { include_usage?: unknown } }
-    return { stream: body.stream === true, includeUsage: body.stream_options?.include_usage === true }
+    return {
+      stream: body.stream === true,
+      includeUsage: body.stream_options?.include_usage === true,
+      idle: text.includes(idleStreamMarker),
+    }
   } catch {
     return undefined
   }
@@ -81,6 +87,11 @@ export async function startFakeUpstream(
       return
     }
     res.writeHead(200, answers.sseHeaders)
+    if (wish.idle) {
+      // The response stays open; the client (or the gateway, once its client left) closes the socket.
+      res.write(answers.withoutUsage[0])
+      return
+    }
     if (options.chunkDelayMs <= 0) {
       res.end(wish.includeUsage ? answers.withUsageJoined : answers.withoutUsageJoined)
       return

@@ -8,11 +8,16 @@ import type { RunningServer } from './running-server.js'
 
 export interface FloorOptions {
   upstreamOrigin: string
+  /** Upstream sockets (default 256, AnyGate's default max_connections). */
+  connections?: number
 }
 
 export async function startFloor(options: FloorOptions): Promise<RunningServer> {
   // Same pool shape as AnyGate's UpstreamClient defaults, so neither side wins on connection reuse.
-  const pool = new Pool(options.upstreamOrigin, { connections: 256, keepAliveTimeout: 30_000 })
+  const pool = new Pool(options.upstreamOrigin, {
+    connections: options.connections ?? 256,
+    keepAliveTimeout: 30_000,
+  })
   const app = Fastify({ logger: false })
 
   // The body stays a Buffer: a passthrough has no reason to parse it.

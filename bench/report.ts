@@ -12,14 +12,30 @@ export const variantTargetNames = ['anygate-bare', 'anygate-stack-memory', 'anyg
 export type VariantTargetName = (typeof variantTargetNames)[number]
 /** AnyGate with the memory response cache, measured beside direct in the cache scenario. */
 export const cacheTargetName = 'anygate-cache'
-export type BenchTargetName = TargetName | typeof groupTargetName | VariantTargetName | typeof cacheTargetName
+/** Other gateways measured beside AnyGate when installed (bench/portkey.ts). */
+export const peerNames = ['portkey'] as const
+export type PeerName = (typeof peerNames)[number]
+/** The full plugin stack (auth, limits on Redis, metrics) over a 3-target model (scenario g). */
+export const fullStackTargetName = 'anygate-stack-redis-3'
+/** Floor and AnyGate with 1,024 upstream sockets, so 1,000 streams can be open at once (scenario f). */
+export const wideTargetNames = ['floor-wide', 'anygate-wide'] as const
+export type WideTargetName = (typeof wideTargetNames)[number]
+export type BenchTargetName =
+  | TargetName
+  | typeof groupTargetName
+  | VariantTargetName
+  | typeof cacheTargetName
+  | PeerName
+  | typeof fullStackTargetName
+  | WideTargetName
 
 export interface ReportRow {
   scenario: string
   metric: string
   /** Only 'ms' rows get the "added latency" columns; every row gets the ratios. */
   unit: 'ms' | 'req/s' | 'µs'
-  values: Record<TargetName, number>
+  /** Peers appear when they were measured (installed), in columns of their own. */
+  values: Record<TargetName, number> & Partial<Record<PeerName, number>>
 }
 
 function formatValue(value: number, unit: ReportRow['unit'] | GroupRow['unit']): string {
@@ -33,17 +49,20 @@ const formatAdded = (value: number) =>
 const formatRatio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a')
 
 export function markdownTable(rows: readonly ReportRow[]): string {
+  const withPortkey = rows.some((row) => row.values.portkey !== undefined)
   const header = [
     'scenario',
     'metric',
     'direct',
     'floor',
     'anygate',
+    ...(withPortkey ? ['portkey'] : []),
     'floor − direct (ms)',
     'anygate − direct (ms)',
     'floor ÷ direct',
     'anygate ÷ direct',
     'anygate ÷ floor',
+    ...(withPortkey ? ['portkey ÷ floor', 'anygate ÷ portkey'] : []),
   ]
   const lines = [
     `| ${header.join(' | ')} |`,
@@ -51,17 +70,20 @@ export function markdownTable(rows: readonly ReportRow[]): string {
   ]
   for (const row of rows) {
     const { direct, floor, anygate } = row.values
+    const portkey = row.values.portkey ?? Number.NaN
     const cells = [
       row.scenario,
       `${row.metric} (${row.unit})`,
       formatValue(direct, row.unit),
       formatValue(floor, row.unit),
       formatValue(anygate, row.unit),
+      ...(withPortkey ? [formatValue(portkey, row.unit)] : []),
       row.unit === 'ms' ? formatAdded(floor - direct) : '—',
       row.unit === 'ms' ? formatAdded(anygate - direct) : '—',
       formatRatio(floor / direct),
       formatRatio(anygate / direct),
       formatRatio(anygate / floor),
+      ...(withPortkey ? [formatRatio(portkey / floor), formatRatio(anygate / portkey)] : []),
     ]
     lines.push(`| ${cells.join(' | ')} |`)
   }

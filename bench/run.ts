@@ -1,20 +1,34 @@
 // `npm run bench [-- --only=plugins,cache]`: the fake upstream, the floor and the AnyGate variants
 // the selected scenarios need, each in a forked process, load from this one. Progress goes to
 // stderr, the Markdown report to stdout.
-import { cpus, platform, release } from 'node:os'
+import { cpus, loadavg, platform, release } from 'node:os'
 import type { Redis } from 'ioredis'
 import type { RedisPlace } from './anygate-variants.js'
 import { benchKeyPrefix, connectBenchRedis, defaultBenchRedisUrl, deleteBenchKeys } from './bench-redis.js'
 import { expectedStreamEvents } from './chat-payloads.js'
 import { type ChildServer, forkServer } from './child-server.js'
+import { idleScenario } from './idle-streams.js'
 import { cacheScenario, pluginsScenario } from './plugin-scenarios.js'
+import { findPortkey, portkeyPackage } from './portkey.js'
 import { groupTable, markdownTable } from './report.js'
 import { progress, type Targets } from './rounds.js'
-import { fixedRateScenario, type ScenarioOutcome, streamScenario, throughputScenario } from './scenarios.js'
-import { type ScenarioName, selectScenarios, targetsFor } from './selection.js'
+import {
+  fixedRateScenario,
+  type ScenarioOutcome,
+  stackScenario,
+  streamScenario,
+  throughputScenario,
+} from './scenarios.js'
+import { peerScenarios, type ScenarioName, selectScenarios, targetsFor } from './selection.js'
 import { type BenchSettings, readSettings } from './settings.js'
 import { newSecrets, startTargets } from './start-targets.js'
 import { checkTargets } from './target-check.js'
+
+/** Other processes share the cores: the load average says how much, beside every figure. */
+const loadNote = () =>
+  loadavg()
+    .map((load) => load.toFixed(2))
+    .join(' / ')
 
 function machineNote(): string {
   const cores = cpus()
@@ -30,9 +44,11 @@ const scenarioRunners: Record<
   stream: streamScenario,
   plugins: pluginsScenario,
   cache: cacheScenario,
+  idle: idleScenario,
+  stack: stackScenario,
 }
 
-function report(outcomes: readonly ScenarioOutcome[], seconds: number): string {
+function report(outcomes: readonly ScenarioOutcome[], seconds: number, peerNote?: string): string {
   const main = outcomes.filter((outcome) => outcome.rows.length > 0)
   const groups = outcomes.flatMap((outcome) => (outcome.group ? [outcome.group] : []))
   const lines = ['## AnyGate benchmark', '']
@@ -58,8 +74,9 @@ function report(outcomes: readonly ScenarioOutcome[], seconds: number): string {
     )
   }
   for (const outcome of outcomes) if (outcome.section) lines.push(outcome.section, '')
+  if (peerNote) lines.push(peerNote)
   lines.push(
-    `- machine: ${machineNote()}; load generator, fake upstream and every gateway in separate processes; ` +
+    `- machine: ${machineNote()}, load average ${loadNote()} (1/5/15 min) at the end; load generator, fake upstream and every gateway in separate processes; ` +
       `run took ${seconds} s`,
     '',
   )
@@ -89,12 +106,16 @@ async function main(): Promise<void> {
     return
   }
   const settings = readSettings()
-  const names = targetsFor(scenarios)
+  const portkey = findPortkey()
+  const names = targetsFor(scenarios, portkey !== undefined)
+  const peerNote = scenarios.some((name) => peerScenarios.includes(name))
+    ? `- peers: Portkey (${portkeyPackage}) ${portkey ? `measured (${portkey})` : 'not installed, so not measured'}`
+    : undefined
   const started = Date.now()
   const servers: ChildServer[] = []
   let redis: { client: Redis; place: RedisPlace } | undefined
   try {
-    if (names.includes('anygate-stack-redis')) {
+    if (names.includes('anygate-stack-redis') || names.includes('anygate-stack-redis-3')) {
       const url = process.env.BENCH_REDIS_URL || defaultBenchRedisUrl
       redis = { client: await connectBenchRedis(url), place: { url, keyPrefix: benchKeyPrefix() } }
     }
@@ -119,7 +140,7 @@ async function main(): Promise<void> {
     for (const scenario of scenarios)
       outcomes.push(await scenarioRunners[scenario](targets, settings, events))
 
-    process.stdout.write(report(outcomes, Math.round((Date.now() - started) / 1000)))
+    process.stdout.write(report(outcomes, Math.round((Date.now() - started) / 1000), peerNote))
     // Figures measured over failing requests mean nothing: say so in the exit code.
     if (outcomes.some((outcome) => outcome.failed > 0)) process.exitCode = 1
   } finally {

@@ -3,7 +3,16 @@
 // figures and the single-target ones share their conditions.
 import { fixedRate, maxThroughput } from './http-load.js'
 import { spread } from './percentiles.js'
-import { type GroupRow, groupTargetName, type ReportRow, type TargetName, targetNames } from './report.js'
+import {
+  fullStackTargetName,
+  type GroupRow,
+  groupTargetName,
+  type PeerName,
+  peerNames,
+  type ReportRow,
+  type TargetName,
+  targetNames,
+} from './report.js'
 import {
   failureNote,
   mapTargets,
@@ -34,17 +43,27 @@ function cpuRow(scenario: string, metric: string, values: Record<TargetName, num
 
 /** The issue #4 goal: a 3-target group adds at most this much p50 over the single-target AnyGate. */
 const groupGoalMs = 0.2
+/** Issue #8: AnyGate's throughput at 32 connections against the floor's. */
+const throughputGoal = 0.85
+/** Issue #8: what AnyGate may add to a stream's time to first byte (p50). */
+const streamTtfbGoalMs = 1
 
-export async function fixedRateScenario(targets: Targets, s: BenchSettings): Promise<ScenarioOutcome> {
-  const scenario = `a. non-stream @ ${s.fixedRate} req/s`
+/** The peers this run could start (Portkey when installed), measured beside the three targets. */
+export function peersIn(targets: Targets): PeerName[] {
+  return peerNames.filter((name) => targets[name] !== undefined)
+}
+
+/** One rate of scenario a: every target, the peers and the 3-target group in the same rounds. */
+async function fixedRateAt(targets: Targets, s: BenchSettings, rate: number) {
+  const scenario = `a. non-stream @ ${rate} req/s`
   const seconds = s.durationSeconds / s.rounds
   const measured = await measureInRounds(
     scenario,
     targets,
-    [...targetNames, groupTargetName],
+    [...targetNames, ...peersIn(targets), groupTargetName],
     s.rounds,
-    (target) => fixedRate(target.origin, s.fixedRate, s.rateConnections, s.warmupSeconds, target.request),
-    (target) => fixedRate(target.origin, s.fixedRate, s.rateConnections, seconds, target.request),
+    (target) => fixedRate(target.origin, rate, s.rateConnections, s.warmupSeconds, target.request),
+    (target) => fixedRate(target.origin, rate, s.rateConnections, seconds, target.request),
   )
   const all = mapTargets(measured, mergeHttp)
   const { [groupTargetName]: group, ...merged } = all
@@ -69,22 +88,51 @@ export async function fixedRateScenario(targets: Targets, s: BenchSettings): Pro
         'server CPU per request',
         mapTargets(merged, (m) => m.cpuMicrosPerRequest),
       ),
-    ],
+    ] satisfies ReportRow[],
     note:
       `${scenario}: ${s.durationSeconds} s per target in ${s.rounds} round(s), autocannon overallRate over ` +
       `${s.rateConnections} connections; achieved req/s ${achieved}; ${failureNote(measured)}`,
     failed: totalFailed(measured),
+    groupRows: [
+      groupRow('latency p50', 'ms', (m) => m.latency.p50),
+      groupRow('latency p99', 'ms', (m) => m.latency.p99),
+      groupRow('server CPU per request', 'µs', (m) => m.cpuMicrosPerRequest),
+    ],
+    groupNote:
+      `${rate} req/s: issue #4 goal, p50 within ${groupGoalMs} ms of the single-target AnyGate: ` +
+      `${p50Gap <= groupGoalMs ? 'met' : '**missed**'} (${p50Gap >= 0 ? '+' : ''}${p50Gap.toFixed(2)} ms)`,
+    anygate: merged.anygate.latency,
+    direct: merged.direct.latency,
+  }
+}
+
+/** Issue #8 goal at 1,000 req/s with the default config: what AnyGate adds over direct. */
+const addedGoal = { rate: 1000, p50Ms: 0.5, p99Ms: 3 }
+
+export async function fixedRateScenario(targets: Targets, s: BenchSettings): Promise<ScenarioOutcome> {
+  const results = []
+  for (const rate of s.fixedRates) results.push({ rate, ...(await fixedRateAt(targets, s, rate)) })
+  const notes = results.map((result) => result.note)
+  const atGoalRate = results.find((result) => result.rate === addedGoal.rate)
+  if (atGoalRate) {
+    const p50 = atGoalRate.anygate.p50 - atGoalRate.direct.p50
+    const p99 = atGoalRate.anygate.p99 - atGoalRate.direct.p99
+    const met = p50 <= addedGoal.p50Ms && p99 <= addedGoal.p99Ms
+    notes.push(
+      `issue #8 goal at ${addedGoal.rate} req/s, added p50 ≤ ${addedGoal.p50Ms} ms and p99 ≤ ${addedGoal.p99Ms} ms: ` +
+        `${met ? 'met' : '**missed**'} (+${p50.toFixed(2)} / +${p99.toFixed(2)} ms)`,
+    )
+  }
+  return {
+    rows: results.flatMap((result) => result.rows),
+    note: notes.join('\n- '),
+    failed: results.reduce((sum, result) => sum + result.failed, 0),
     group: {
-      rows: [
-        groupRow('latency p50', 'ms', (m) => m.latency.p50),
-        groupRow('latency p99', 'ms', (m) => m.latency.p99),
-        groupRow('server CPU per request', 'µs', (m) => m.cpuMicrosPerRequest),
-      ],
+      rows: results.flatMap((result) => result.groupRows),
       note:
         `${groupTargetName}: one public model over 3 openai-type providers (own pools, weights 3:2:1, ` +
         `strategy weighted) on the same fake upstream, measured in the rounds of scenario a; ` +
-        `issue #4 goal, p50 within ${groupGoalMs} ms of the single-target AnyGate: ` +
-        `${p50Gap <= groupGoalMs ? 'met' : '**missed**'} (${p50Gap >= 0 ? '+' : ''}${p50Gap.toFixed(2)} ms)`,
+        results.map((result) => result.groupNote).join('; '),
     },
   }
 }
@@ -95,13 +143,22 @@ export async function throughputScenario(targets: Targets, s: BenchSettings): Pr
   const measured = await measureInRounds(
     scenario,
     targets,
-    targetNames,
+    [...targetNames, ...peersIn(targets)],
     s.rounds,
     (target) => maxThroughput(target.origin, s.throughputConnections, s.warmupSeconds, target.request),
     (target) => maxThroughput(target.origin, s.throughputConnections, seconds, target.request),
   )
   const merged = mapTargets(measured, mergeHttp)
-  const served = targetNames.map((name) => `${name} ${merged[name].ok}`).join(', ')
+  const served = namesOf(merged)
+    .map((name) => `${name} ${merged[name].ok}`)
+    .join(', ')
+  const ofFloor = merged.anygate.requestsPerSecond / merged.floor.requestsPerSecond
+  const portkey = merged.portkey?.requestsPerSecond
+  const goal =
+    `issue #8 goal, at least ${throughputGoal * 100}% of the floor's throughput` +
+    `${portkey === undefined ? '' : " and more than Portkey's"}: ` +
+    `${ofFloor >= throughputGoal && (portkey === undefined || merged.anygate.requestsPerSecond > portkey) ? 'met' : '**missed**'} ` +
+    `(${(ofFloor * 100).toFixed(0)}% of the floor${portkey === undefined ? '' : `, ${(merged.anygate.requestsPerSecond / portkey).toFixed(2)}× Portkey`})`
   return {
     rows: [
       {
@@ -116,7 +173,7 @@ export async function throughputScenario(targets: Targets, s: BenchSettings): Pr
         mapTargets(merged, (m) => m.cpuMicrosPerRequest),
       ),
     ],
-    note: `${scenario}: ${s.durationSeconds} s per target in ${s.rounds} round(s); requests served ${served}; ${failureNote(measured)}`,
+    note: `${scenario}: ${s.durationSeconds} s per target in ${s.rounds} round(s); requests served ${served}; ${failureNote(measured)}; ${goal}`,
     failed: totalFailed(measured),
   }
 }
@@ -129,10 +186,10 @@ export async function streamScenario(
   const scenario = `c. stream ${s.streamChunks} chunks, ${s.streamConcurrency} concurrent`
   const load = { concurrency: s.streamConcurrency, expectedEvents }
   const perRound = Math.ceil(s.streamRequests / s.rounds)
-  const measured = await measureInRounds<StreamLoadResult, TargetName>(
+  const measured = await measureInRounds<StreamLoadResult, TargetName | PeerName>(
     scenario,
     targets,
-    targetNames,
+    [...targetNames, ...peersIn(targets)],
     s.rounds,
     (target) =>
       streamLoad(target.origin, {
@@ -150,6 +207,10 @@ export async function streamScenario(
       cpuMicrosPerStream: m.cpuMicros / completed,
     }
   })
+  const addedTtfb = merged.anygate.ttfb.p50 - merged.direct.ttfb.p50
+  const ttfbGoal =
+    `issue #8 goal, TTFB p50 added under ${streamTtfbGoalMs} ms: ` +
+    `${addedTtfb < streamTtfbGoalMs ? 'met' : '**missed**'} (+${addedTtfb.toFixed(2)} ms)`
   const delay = s.chunkDelayMs > 0 ? `${s.chunkDelayMs} ms between chunks` : 'no delay between chunks'
   return {
     rows: [
@@ -165,7 +226,76 @@ export async function streamScenario(
     ],
     note:
       `${scenario}: ${perRound * s.rounds} streams per target in ${s.rounds} round(s), ${delay}, ` +
-      `usage chunk included; ${failureNote(measured)}`,
+      `usage chunk included; ${failureNote(measured)}; ${ttfbGoal}`,
     failed: totalFailed(measured),
+  }
+}
+
+const stackTargetNames = [...targetNames, fullStackTargetName] as const
+
+/**
+ * Scenario g: the whole per-call stack at once (master key, a virtual key with rpm, tpm,
+ * max_parallel and a budget, global_rpm, all on Redis; metrics; a public model over 3 weighted
+ * targets) beside direct, the floor and the default AnyGate: latency at a fixed rate, then
+ * throughput at the scenario b connection count.
+ */
+export async function stackScenario(targets: Targets, s: BenchSettings): Promise<ScenarioOutcome> {
+  const scenario = `g. full stack @ ${s.stackRate} req/s and ${s.throughputConnections} connections`
+  const names = [...stackTargetNames, ...peersIn(targets)]
+  const seconds = s.durationSeconds / s.rounds
+  const latency = await measureInRounds(
+    `${scenario} (latency)`,
+    targets,
+    names,
+    s.rounds,
+    (target) => fixedRate(target.origin, s.stackRate, s.rateConnections, s.warmupSeconds, target.request),
+    (target) => fixedRate(target.origin, s.stackRate, s.rateConnections, seconds, target.request),
+  )
+  const throughput = await measureInRounds(
+    `${scenario} (throughput)`,
+    targets,
+    names,
+    s.rounds,
+    (target) => maxThroughput(target.origin, s.throughputConnections, s.warmupSeconds, target.request),
+    (target) => maxThroughput(target.origin, s.throughputConnections, seconds, target.request),
+  )
+  const lat = mapTargets(latency, mergeHttp)
+  const tput = mapTargets(throughput, mergeHttp)
+  const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
+  const x = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a')
+  const rows = namesOf(lat).map((name) => {
+    const l = lat[name].latency
+    const rate = tput[name].requestsPerSecond
+    return `| ${[
+      name,
+      fmt(l.p50),
+      fmt(l.p99),
+      name === 'direct' ? '—' : `+${fmt(l.p50 - lat.direct.latency.p50)}`,
+      name === 'direct' ? '—' : `+${fmt(l.p99 - lat.direct.latency.p99)}`,
+      x(l.p50 / lat.floor.latency.p50),
+      Math.round(rate).toLocaleString('en-US'),
+      x(rate / tput.direct.requestsPerSecond),
+      x(rate / tput.floor.requestsPerSecond),
+      fmt(tput[name].cpuMicrosPerRequest, 0),
+    ].join(' | ')} |`
+  })
+  const note =
+    `${scenario}: ${s.durationSeconds} s per target and load in ${s.rounds} round(s); ` +
+    `${fullStackTargetName} = auth (master key + virtual key), per-key rpm/tpm/max_parallel/budget and ` +
+    `global_rpm on Redis (on_error deny), metrics, a public model over 3 weighted openai-type targets; ` +
+    `latency: ${failureNote(latency)}; throughput: ${failureNote(throughput)}`
+  return {
+    rows: [],
+    note,
+    failed: totalFailed(latency) + totalFailed(throughput),
+    section: [
+      '### Full plugin stack',
+      '',
+      `| target | p50 @ ${s.stackRate} req/s (ms) | p99 (ms) | p50 − direct | p99 − direct | p50 ÷ floor | throughput @ ${s.throughputConnections} conn (req/s) | ÷ direct | ÷ floor | server CPU per request (µs) |`,
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...rows,
+      '',
+      `- ${note}`,
+    ].join('\n'),
   }
 }

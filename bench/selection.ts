@@ -3,13 +3,16 @@
 import {
   type BenchTargetName,
   cacheTargetName,
+  fullStackTargetName,
   groupTargetName,
+  peerNames,
   targetNames,
   variantTargetNames,
+  wideTargetNames,
 } from './report.js'
 
 /** In the order they run. */
-export const scenarioNames = ['fixed', 'throughput', 'stream', 'plugins', 'cache'] as const
+export const scenarioNames = ['fixed', 'throughput', 'stream', 'plugins', 'cache', 'idle', 'stack'] as const
 export type ScenarioName = (typeof scenarioNames)[number]
 
 /** The targets each scenario loads. */
@@ -19,7 +22,12 @@ export const scenarioTargets: Record<ScenarioName, readonly BenchTargetName[]> =
   stream: targetNames,
   plugins: [...targetNames, ...variantTargetNames],
   cache: ['direct', cacheTargetName],
+  idle: ['direct', ...wideTargetNames],
+  stack: [...targetNames, fullStackTargetName],
 }
+
+/** Peers (Portkey) join these scenarios when installed; bench/portkey.ts finds out at run time. */
+export const peerScenarios: readonly ScenarioName[] = ['fixed', 'throughput', 'stream', 'stack']
 
 const isScenarioName = (name: string): name is ScenarioName =>
   (scenarioNames as readonly string[]).includes(name)
@@ -60,6 +68,8 @@ export function selectScenarios(argv: readonly string[], env: NodeJS.ProcessEnv 
 }
 
 /** Every target the scenarios load, once each, direct first. */
-export function targetsFor(scenarios: readonly ScenarioName[]): BenchTargetName[] {
-  return [...new Set(scenarios.flatMap((name) => scenarioTargets[name]))]
+export function targetsFor(scenarios: readonly ScenarioName[], withPeers = false): BenchTargetName[] {
+  const names: BenchTargetName[] = scenarios.flatMap((name) => scenarioTargets[name])
+  if (withPeers && scenarios.some((name) => peerScenarios.includes(name))) names.push(...peerNames)
+  return [...new Set(names)]
 }

@@ -2,6 +2,7 @@
 // gateway and the fake upstream get an event loop of their own. Talks to the parent over IPC only.
 import type { ChildMessage, ParentMessage, ServerSpec } from './child-protocol.js'
 import type { RunningServer } from './running-server.js'
+import { createVitalsProbe } from './soak-vitals.js'
 
 // Imported on demand so the fake upstream's process never loads Fastify or the gateway.
 async function start(spec: ServerSpec): Promise<RunningServer> {
@@ -12,6 +13,10 @@ async function start(spec: ServerSpec): Promise<RunningServer> {
       return (await import('./floor.js')).startFloor(spec.options)
     case 'anygate':
       return (await import('./anygate-target.js')).startAnyGate(spec.options)
+    case 'soak-upstream':
+      return (await import('./soak-upstream.js')).startSoakUpstream(spec.options)
+    case 'soak-gateway':
+      return (await import('./soak-gateway.js')).startSoakGateway(spec.options)
   }
 }
 
@@ -29,6 +34,8 @@ async function main(): Promise<void> {
     send({ type: 'failed', message: (err as Error).stack ?? String(err) })
     process.exit(1)
   }
+  // Started on the first ask only, so a bench server never pays for a lag monitor it is not asked about.
+  const vitals = createVitalsProbe()
   let closing = false
   const close = async () => {
     if (closing) return
@@ -43,6 +50,8 @@ async function main(): Promise<void> {
       const { user, system } = process.cpuUsage()
       send({ type: 'cpu-usage', micros: user + system })
     }
+    if (message.type === 'vitals') send({ type: 'vitals', vitals: vitals.read(message.gc) })
+    if (message.type === 'stats') send({ type: 'stats', stats: server.stats?.() ?? {} })
   })
   // The parent died or hung up: nobody will ask to close any more.
   process.once('disconnect', () => void close())

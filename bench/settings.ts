@@ -10,7 +10,8 @@ export interface BenchSettings {
    * on the machine weighs on all three alike rather than on whichever ran at the wrong moment.
    */
   rounds: number
-  fixedRate: number
+  /** Rates of the fixed-rate scenario, each measured on its own (BENCH_RATES=200,500,1000). */
+  fixedRates: number[]
   /**
    * Connections autocannon spreads the fixed rate over. autocannon sends each second's quota at
    * once, so N connections means N-wide bursts: few connections keep queueing out of the latency.
@@ -36,6 +37,22 @@ export interface BenchSettings {
   streamConcurrency: number
   streamRequests: number
   streamWarmupRequests: number
+  /** Streams the idle scenario holds open at once (BENCH_IDLE_STREAMS). */
+  idleStreams: number
+  /** How long the idle streams are held, sampling RSS and event-loop delay, in seconds. */
+  idleHoldSeconds: number
+  /** Rate of the full-stack scenario's latency run, over `rateConnections`. */
+  stackRate: number
+}
+
+function rateList(env: NodeJS.ProcessEnv): number[] {
+  const raw = env.BENCH_RATES
+  if (raw === undefined || raw.trim() === '') return [200, 500, 1000]
+  const rates = raw.split(',').map((part) => Number(part.trim()))
+  if (rates.some((rate) => !Number.isInteger(rate) || rate <= 0)) {
+    throw new Error(`BENCH_RATES must be positive whole req/s separated by commas, got "${raw}"`)
+  }
+  return rates
 }
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, allowZero = false): number {
@@ -56,7 +73,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     durationSeconds,
     warmupSeconds: Math.min(1, Math.max(0.3, durationSeconds / 5)),
     rounds: Math.max(1, Math.min(3, Math.floor(durationSeconds))),
-    fixedRate: 500,
+    fixedRates: rateList(env),
     rateConnections: 2,
     throughputConnections: 32,
     pluginRate: 200,
@@ -67,5 +84,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     streamConcurrency: 8,
     streamRequests: Math.max(40, Math.round(300 * scale)),
     streamWarmupRequests: Math.max(16, Math.round(48 * scale)),
+    idleStreams: Math.round(positive(env, 'BENCH_IDLE_STREAMS', 1000)),
+    idleHoldSeconds: Math.max(2, Math.min(5, durationSeconds)),
+    stackRate: 500,
   }
 }

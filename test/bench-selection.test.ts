@@ -19,7 +19,7 @@ describe('selectScenarios', () => {
 
   it('refuses an unknown scenario, naming it and the known ones', () => {
     expect(() => selectScenarios(['--only=plugins,speed'], {})).toThrow(
-      '--only: unknown scenario "speed"; choose among fixed, throughput, stream, plugins, cache',
+      '--only: unknown scenario "speed"; choose among fixed, throughput, stream, plugins, cache, idle, stack',
     )
     expect(() => selectScenarios([], { BENCH_ONLY: ',' })).toThrow('BENCH_ONLY: no scenario')
   })
