@@ -40,6 +40,7 @@ export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
           needs,
           streaming: true,
           tokenMix: tokenMixFor(request),
+          breakerViews: request.breakerViews,
           call: (resolved, ctx) => resolved.provider.streamChat(body, ctx),
         })
         markServed(request, reply, routed, true)
@@ -62,6 +63,7 @@ export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         needs,
         streaming: false,
         tokenMix: tokenMixFor(request),
+        breakerViews: request.breakerViews,
         call: (resolved, ctx) => resolved.provider.chat(body, ctx),
       })
       markServed(request, reply, routed, false)

@@ -23,6 +23,7 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         needs: ['embeddings'],
         streaming: false,
         tokenMix: tokenMixFor(request),
+        breakerViews: request.breakerViews,
         call: (resolved, ctx) => resolved.provider.embeddings(request.body, ctx),
       })
       markServed(request, reply, routed, false)

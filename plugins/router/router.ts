@@ -35,6 +35,11 @@ export interface RouteRequest<T> {
    * when lowest-cost routes the request.
    */
   tokenMix?: (tokenizerModel: string) => TokenMix | undefined
+  /**
+   * Breaker reads started before the handler (plugins/router/prefetch.ts), so on Redis they overlap
+   * the limit and budget round trips; targets they miss, or a failed prefetch, are read here.
+   */
+  breakerViews?: Promise<BreakerView[] | undefined>
   call: (resolved: ResolvedModel, ctx: CallContext) => Promise<T>
 }
 
@@ -202,7 +207,11 @@ export class Router {
     const { targets, byId } = this.#routeTargetsOf(group)
     // One breaker read per target: eligibility, the no-target wait and each target's first admission.
     const views = new Map<string, BreakerView>()
-    for (const view of await Promise.all(targets.map((t) => breaker.peek(t.id))))
+    // Only before the first attempt: after a failure those reads are older than what happened since.
+    const prefetched = progress.attempts === 0 && model === request.model ? request.breakerViews : undefined
+    for (const view of (await prefetched) ?? []) views.set(view.targetId, view)
+    const missing = targets.filter((t) => !views.has(t.id))
+    for (const view of await Promise.all(missing.map((t) => breaker.peek(t.id))))
       views.set(view.targetId, view)
     const eligibility = filterEligible(targets, {
       needs: request.needs,

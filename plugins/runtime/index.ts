@@ -13,6 +13,7 @@ import type { LoadedConfig } from '../../config/load.js'
 import { CachePolicies } from '../cache/policy.js'
 import { createPriceTable } from '../pricing/index.js'
 import { createRouterShared, type RouterClock } from '../router/index.js'
+import { prefetchBreakerViews } from '../router/prefetch.js'
 import { type ReloadSource, type ReloadTrigger, RuntimeHolder } from './holder.js'
 import { buildRuntime } from './runtime.js'
 import { ProviderToggles } from './toggles.js'
@@ -79,6 +80,7 @@ export default fp(
     app.decorate('models', { getter: () => holder.current.models })
     app.decorate('routerState', { getter: () => holder.current.routerState })
     app.decorate('router', { route: holder.route.bind(holder) })
+    prefetchBreakerViews(app)
 
     // app.pricing stays the table of the running config for anyone who reads it later.
     holder.onSwap((next) => {

@@ -125,6 +125,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           needs,
           streaming: true,
           tokenMix: tokenMixFor(request),
+          breakerViews: request.breakerViews,
           call: async (resolved, ctx): Promise<AsyncIterable<AnthropicStreamEvent>> => {
             const native = resolved.provider.anthropicMessages
             if (native) return native.stream(upstreamRequest(resolved), ctx)
@@ -150,6 +151,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         needs,
         streaming: false,
         tokenMix: tokenMixFor(request),
+        breakerViews: request.breakerViews,
         call: async (resolved, ctx) => {
           const native = resolved.provider.anthropicMessages
           if (native) return native.create(upstreamRequest(resolved), ctx)
