@@ -66,6 +66,25 @@ function achievedNote(merged: Record<string, MergedHttp>): string {
     .join(', ')
 }
 
+type PluginsOnName = keyof typeof pluginsOn
+
+/** A scenario section's title, latency table, goal table and load note, in that order. */
+function sectionHead<N extends PluginsOnName>(
+  title: string,
+  names: readonly N[],
+  merged: Record<N, MergedHttp>,
+  goalRows: GoalRow[],
+  note: string,
+): string[] {
+  const rows = names.map((name) => ({
+    target: name,
+    plugins: pluginsOn[name],
+    latency: merged[name].latency,
+    cpuMicrosPerRequest: merged[name].cpuMicrosPerRequest,
+  }))
+  return [title, '', latencyTable(rows, 'direct'), '', goalTable(goalRows), '', `- ${note}`]
+}
+
 function pluginGoalRows(merged: Record<(typeof pluginTargetNames)[number], MergedHttp>): GoalRow[] {
   const added = (of: VariantTargetName | 'anygate', over: 'anygate-bare' | 'anygate') =>
     latencyAdded(merged[of].latency, merged[over].latency)
@@ -129,21 +148,7 @@ export async function pluginsScenario(targets: Targets, s: BenchSettings): Promi
     note,
     failed: totalFailed(measured),
     section: [
-      '### Per-call plugins',
-      '',
-      latencyTable(
-        pluginTargetNames.map((name) => ({
-          target: name,
-          plugins: pluginsOn[name],
-          latency: merged[name].latency,
-          cpuMicrosPerRequest: merged[name].cpuMicrosPerRequest,
-        })),
-        'direct',
-      ),
-      '',
-      goalTable(goalRows),
-      '',
-      `- ${note}`,
+      ...sectionHead('### Per-call plugins', pluginTargetNames, merged, goalRows, note),
       '- every AnyGate variant is the default config with only the listed plugins changed; a difference ' +
         'is p50 minus p50 (p99 minus p99) of the two targets, so it is noisier than either figure',
       '- the stack variants send their virtual key on every request; its limits are set far above the ' +
@@ -197,21 +202,7 @@ export async function cacheScenario(targets: Targets, s: BenchSettings): Promise
     note,
     failed: totalFailed(measured),
     section: [
-      '### Cache hits',
-      '',
-      latencyTable(
-        cacheScenarioTargetNames.map((name) => ({
-          target: name,
-          plugins: pluginsOn[name],
-          latency: merged[name].latency,
-          cpuMicrosPerRequest: merged[name].cpuMicrosPerRequest,
-        })),
-        'direct',
-      ),
-      '',
-      goalTable(goalRows),
-      '',
-      `- ${note}`,
+      ...sectionHead('### Cache hits', cacheScenarioTargetNames, merged, goalRows, note),
       `- the request has temperature 0 (cacheable) and was answered once before the run; every measured ` +
         `response of ${cacheTargetName} must carry ${'`x-anygate-cache: HIT`'}, any other counts as failed`,
     ].join('\n'),
