@@ -2,6 +2,7 @@
 // cacheable ones, whether the client walks away mid-stream, and which fault the upstream injects.
 // The client knows the plan, so it knows which requests must succeed and which may end in a clean
 // error. Pure: randomness comes in as a function, so a seed replays the same mix.
+import { createSeededRng } from '../plugins/router/random.js'
 
 export const requestKinds = ['chat', 'chat-stream', 'embeddings', 'messages', 'messages-stream'] as const
 export type RequestKind = (typeof requestKinds)[number]
@@ -79,17 +80,8 @@ export interface MixSettings {
 
 export const defaultMix: MixSettings = { faultShare: 0.07, abortShare: 0.03, streamChunks: 50 }
 
-/** mulberry32: small, fast and good enough to spread a load mix; not for anything secret. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+/** The router's mulberry32: small, fast and good enough to spread a load mix; not for anything secret. */
+export const seededRandom: (seed: number) => () => number = createSeededRng
 
 const pick = <T>(items: readonly T[], random: () => number): T => items[Math.floor(random() * items.length)]!
 

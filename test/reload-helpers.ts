@@ -3,13 +3,11 @@
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import pino from 'pino'
 import { expect } from 'vitest'
 import { buildApp } from '../app.js'
 import { type LoadedConfig, loadConfigFile } from '../config/load.js'
-import { redactPaths } from '../plugins/request-log.js'
+import { captureLogs } from './helpers/app.js'
 import { closeAfterTest } from './helpers/cleanup.js'
 
 export const master = 'sk-master-reload-0123456789abcdef'
@@ -49,17 +47,7 @@ export async function buildFileApp(
 ): Promise<FileApp> {
   const path = join(mkdtempSync(join(tmpdir(), 'anygate-reload-')), 'anygate.yaml')
   writeConfigFile(path, raw)
-  const logs: Record<string, unknown>[] = []
-  const rawLogs: string[] = []
-  const sink = new Writable({
-    write(chunk, _encoding, callback) {
-      const text = chunk.toString()
-      rawLogs.push(text)
-      for (const line of text.split('\n').filter(Boolean)) logs.push(JSON.parse(line))
-      callback()
-    },
-  })
-  const logger = pino({ level: 'info', redact: { paths: redactPaths, censor: '[redacted]' } }, sink)
+  const { logger, logs, rawLogs } = captureLogs('info')
   // Until config/schema.ts knows `watch`, the tests ask for the watcher through the loaded config.
   const load = (): LoadedConfig => {
     const config = loadConfigFile(path)
