@@ -1,5 +1,7 @@
+import { getEventListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
+import { startAttemptTimer } from '../plugins/router/attempt-timer.js'
 import { LinkedAbort } from '../plugins/router/linked-abort.js'
 
 describe('LinkedAbort', () => {
@@ -39,5 +41,17 @@ describe('LinkedAbort', () => {
     abort.abort()
     await expect(waiting).rejects.toMatchObject({ name: 'AbortError' })
     await expect(sleep(1, 'done', { signal: new LinkedAbort().signal })).resolves.toBe('done')
+  })
+})
+
+describe('startAttemptTimer on a long-lived signal', () => {
+  it('leaves no listener behind once unlinked, as health probes on the app-closing signal do', () => {
+    const closing = new AbortController()
+    for (let i = 0; i < 100; i++) {
+      const timer = startAttemptTimer(closing.signal, 1000)
+      timer.stop()
+      timer.unlink()
+    }
+    expect(getEventListeners(closing.signal, 'abort')).toHaveLength(0)
   })
 })

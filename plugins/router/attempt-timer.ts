@@ -12,6 +12,8 @@ export interface AttemptTimer {
   readonly timedOut: boolean
   /** Stops the clock: the call answered (or its stream sent a first item) or failed. */
   stop(): void
+  /** Stops following the outer signal: for callers whose signal outlives many attempts. */
+  unlink(): void
 }
 
 /**
@@ -36,6 +38,7 @@ export function startAttemptTimer(client: AbortSignal, limitMs: number): Attempt
       return timedOut
     },
     stop: () => clearTimeout(timer),
+    unlink: () => abort.unlink(),
   }
 }
 

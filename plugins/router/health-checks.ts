@@ -182,6 +182,8 @@ export class HealthChecks {
       return { verdict: classifyFailure(error, now()).breaker, error }
     } finally {
       timer.stop()
+      // The closing signal lives as long as the app: without this every probe left a listener on it.
+      timer.unlink()
     }
   }
 
