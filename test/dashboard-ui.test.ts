@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest'
 import { listenTestApp } from './helpers/app.js'
 import { closeAfterTest } from './helpers/cleanup.js'
 import { completionBody, sendJson, startFakeUpstream, streamAnswer } from './helpers/fake-upstream.js'
+import { parseSamples, type Sample } from './helpers/prometheus.js'
 
 const masterKey = 'master-key-DASHBOARD-0000-aaaa'
 const virtualKey = 'sk-team-a-DASHBOARD-1111-bbbb'
@@ -38,26 +39,6 @@ const skipReason = 'chromium is not installed (apt-get install -y chromium, or s
 if (!executablePath && !inCi) console.warn(`dashboard-ui.test.ts skipped: ${skipReason}`)
 
 // --- what the test reads from the gateway itself, independently of the page's own modules ---
-
-interface Sample {
-  name: string
-  labels: Record<string, string>
-  value: number
-}
-
-function parseSamples(text: string): Sample[] {
-  const samples: Sample[] = []
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
-    if (!match) throw new Error(`not a sample line: ${line}`)
-    const labels: Record<string, string> = {}
-    for (const [, key, value] of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      labels[key!] = value!
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) })
-  }
-  return samples
-}
 
 const total = (samples: Sample[], name: string, where: (l: Record<string, string>) => boolean = () => true) =>
   samples.filter((s) => s.name === name && where(s.labels)).reduce((sum, s) => sum + s.value, 0)

@@ -3,6 +3,7 @@
 // a circuit. Counts are exact; the router's clock is the test's, so nothing waits.
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
+import { parseSamples, type Sample } from './helpers/prometheus.js'
 import {
   buildRoutingApp,
   fail,
@@ -16,27 +17,6 @@ import {
 const masterKey = 'master-secret-BBBB2222-metrics'
 const providerKey = 'sk-provider-secret-AAAA1111-metrics'
 const auth = { authorization: `Bearer ${masterKey}` }
-
-interface Sample {
-  name: string
-  labels: Record<string, string>
-  value: number
-}
-
-/** The samples of a Prometheus text exposition (one per line that is not a comment). */
-function parseSamples(text: string): Sample[] {
-  const samples: Sample[] = []
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
-    if (!match) throw new Error(`not a sample line: ${line}`)
-    const labels: Record<string, string> = {}
-    for (const [, key, value] of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      labels[key!] = value!
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) })
-  }
-  return samples
-}
 
 async function scrape(app: FastifyInstance): Promise<Sample[]> {
   const res = await app.inject({ method: 'GET', url: '/metrics', headers: auth })
