@@ -2,7 +2,8 @@
 // when none answers). Each test file writes under its own key prefix and deletes it afterwards, so
 // runs in parallel, or next to a gateway using the same Redis, never see each other's keys.
 import { createServer, type Server, Socket } from 'node:net'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { connectAnsweringRedis, deleteKeysUnder } from '../../bench/bench-redis.js'
 
 export const testRedisUrl = process.env.ANYGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -16,19 +17,9 @@ export function uniquePrefix(label: string): string {
  * unreachable Redis throws instead: the tests that need it fail there rather than skip.
  */
 export async function connectTestRedis(): Promise<Redis | undefined> {
-  const client = new Redis(testRedisUrl, {
-    lazyConnect: true,
-    connectTimeout: 1000,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
-  })
-  client.on('error', () => {})
   try {
-    await client.connect()
-    await client.ping()
-    return client
+    return await connectAnsweringRedis(testRedisUrl)
   } catch (err) {
-    client.disconnect()
     if (process.env.CI === 'true') {
       throw new Error(
         `Redis at ${testRedisUrl} is unreachable (${(err as Error).message}); the store tests need it under CI`,
@@ -40,16 +31,7 @@ export async function connectTestRedis(): Promise<Redis | undefined> {
 }
 
 /** Deletes every key under `prefix` (SCAN, not KEYS, so a busy Redis is not blocked). */
-export async function deleteKeys(client: Redis, prefix: string): Promise<number> {
-  let deleted = 0
-  let cursor = '0'
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-    cursor = next
-    if (keys.length > 0) deleted += await client.del(...keys)
-  } while (cursor !== '0')
-  return deleted
-}
+export const deleteKeys = deleteKeysUnder
 
 /** A loopback port where nothing listens: a Redis that is down. */
 export async function closedPort(): Promise<number> {
