@@ -178,14 +178,34 @@ export async function throughputScenario(targets: Targets, s: BenchSettings): Pr
   }
 }
 
+/** Scenario c: the stream load at each concurrency level, one after another. */
 export async function streamScenario(
   targets: Targets,
   s: BenchSettings,
   expectedEvents: number,
 ): Promise<ScenarioOutcome> {
-  const scenario = `c. stream ${s.streamChunks} chunks, ${s.streamConcurrency} concurrent`
-  const load = { concurrency: s.streamConcurrency, expectedEvents }
-  const perRound = Math.ceil(s.streamRequests / s.rounds)
+  const outcomes: ScenarioOutcome[] = []
+  for (const concurrency of s.streamConcurrencies)
+    outcomes.push(await streamScenarioAt(targets, s, expectedEvents, concurrency))
+  return {
+    rows: outcomes.flatMap((outcome) => outcome.rows),
+    note: outcomes.map((outcome) => outcome.note).join('\n'),
+    failed: outcomes.reduce((sum, outcome) => sum + outcome.failed, 0),
+  }
+}
+
+async function streamScenarioAt(
+  targets: Targets,
+  s: BenchSettings,
+  expectedEvents: number,
+  concurrency: number,
+): Promise<ScenarioOutcome> {
+  const scenario = `c. stream ${s.streamChunks} chunks, ${concurrency === 1 ? 'one at a time' : `${concurrency} concurrent`}`
+  const load = { concurrency, expectedEvents }
+  // One at a time completes fewer streams per second: the same count would take far longer.
+  const share = Math.min(1, concurrency / 8)
+  const perRound = Math.max(10, Math.ceil((s.streamRequests * share) / s.rounds))
+  const warmup = Math.max(8, Math.ceil(s.streamWarmupRequests * share))
   const measured = await measureInRounds<StreamLoadResult, TargetName | PeerName>(
     scenario,
     targets,
@@ -195,7 +215,7 @@ export async function streamScenario(
       streamLoad(target.origin, {
         ...load,
         headers: target.request?.headers,
-        requests: s.streamWarmupRequests,
+        requests: warmup,
       }),
     (target) => streamLoad(target.origin, { ...load, headers: target.request?.headers, requests: perRound }),
   )
@@ -208,9 +228,14 @@ export async function streamScenario(
     }
   })
   const addedTtfb = merged.anygate.ttfb.p50 - merged.direct.ttfb.p50
+  // The goal is what the gateway adds to a stream's first byte: judged one stream at a time, since
+  // with several at once and no pause between chunks the figure is queueing for a busy CPU (the
+  // floor adds more than the goal there too).
   const ttfbGoal =
-    `issue #8 goal, TTFB p50 added under ${streamTtfbGoalMs} ms: ` +
-    `${addedTtfb < streamTtfbGoalMs ? 'met' : '**missed**'} (+${addedTtfb.toFixed(2)} ms)`
+    concurrency === 1
+      ? `issue #8 goal, TTFB p50 added under ${streamTtfbGoalMs} ms: ` +
+        `${addedTtfb < streamTtfbGoalMs ? 'met' : '**missed**'} (+${addedTtfb.toFixed(2)} ms)`
+      : `TTFB p50 added +${addedTtfb.toFixed(2)} ms (floor +${(merged.floor.ttfb.p50 - merged.direct.ttfb.p50).toFixed(2)} ms)`
   const delay = s.chunkDelayMs > 0 ? `${s.chunkDelayMs} ms between chunks` : 'no delay between chunks'
   return {
     rows: [

@@ -34,7 +34,12 @@ export interface BenchSettings {
   streamChunks: number
   /** Fake upstream pause between chunks (BENCH_CHUNK_DELAY_MS). */
   chunkDelayMs: number
-  streamConcurrency: number
+  /**
+   * Streams in flight at once, each level measured on its own (BENCH_STREAM_CONCURRENCY=1,8): one at
+   * a time gives what the gateway adds to a stream's first byte; 8 at once, what queueing for the CPU
+   * adds on top when the upstream sends every chunk without a pause.
+   */
+  streamConcurrencies: number[]
   streamRequests: number
   streamWarmupRequests: number
   /** Streams the idle scenario holds open at once (BENCH_IDLE_STREAMS). */
@@ -53,6 +58,18 @@ function rateList(env: NodeJS.ProcessEnv): number[] {
     throw new Error(`BENCH_RATES must be positive whole req/s separated by commas, got "${raw}"`)
   }
   return rates
+}
+
+function concurrencyList(env: NodeJS.ProcessEnv): number[] {
+  const raw = env.BENCH_STREAM_CONCURRENCY
+  if (raw === undefined || raw.trim() === '') return [1, 8]
+  const levels = raw.split(',').map((part) => Number(part.trim()))
+  if (levels.some((level) => !Number.isInteger(level) || level <= 0)) {
+    throw new Error(
+      `BENCH_STREAM_CONCURRENCY must be positive whole numbers separated by commas, got "${raw}"`,
+    )
+  }
+  return levels
 }
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, allowZero = false): number {
@@ -81,7 +98,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     pluginRounds: Math.max(1, Math.min(5, Math.floor(durationSeconds))),
     streamChunks: Math.round(positive(env, 'BENCH_CHUNKS', 50)),
     chunkDelayMs: positive(env, 'BENCH_CHUNK_DELAY_MS', 0, true),
-    streamConcurrency: 8,
+    streamConcurrencies: concurrencyList(env),
     streamRequests: Math.max(40, Math.round(300 * scale)),
     streamWarmupRequests: Math.max(16, Math.round(48 * scale)),
     idleStreams: Math.round(positive(env, 'BENCH_IDLE_STREAMS', 1000)),

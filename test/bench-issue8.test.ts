@@ -22,6 +22,10 @@ describe('bench settings', () => {
       'BENCH_RATES must be positive whole req/s',
     )
     expect(readSettings({ BENCH_IDLE_STREAMS: '50' }).idleStreams).toBe(50)
+    // Streams: one at a time (what the gateway adds) and 8 at once (queueing) unless told otherwise.
+    expect(readSettings({}).streamConcurrencies).toEqual([1, 8])
+    expect(readSettings({ BENCH_STREAM_CONCURRENCY: '4' }).streamConcurrencies).toEqual([4])
+    expect(() => readSettings({ BENCH_STREAM_CONCURRENCY: '0' })).toThrow(/BENCH_STREAM_CONCURRENCY/)
   })
 })
 
