@@ -37,7 +37,8 @@ export interface GatewayContext {
 
 /** Something that watches a stream's chunks pass, e.g. the cache recording what to replay. */
 export interface StreamTap {
-  chunk?(chunk: unknown): void
+  /** json: the chunk's JSON text as the client got it (the cache replays it). */
+  chunk?(chunk: unknown, json: string): void
   /** completed: the stream reached its natural end; false for an error event or a client abort. */
   end?(completed: boolean): void
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { fromOpenAIUsage } from '../plugins/call-record.js'
 import { requiredCapabilities } from '../plugins/capabilities.js'
+import { batchesOf } from '../providers/shared/batch.js'
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
 import { errorReplies } from '../schemas/openai/errors.js'
 import { jsonAnswer, markServed, openCall, recordUsage, streamTapsFor, tokenMixFor } from './call-context.js'
@@ -41,7 +42,7 @@ export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
           streaming: true,
           tokenMix: tokenMixFor(request),
           breakerViews: request.breakerViews,
-          call: (resolved, ctx) => resolved.provider.streamChat(body, ctx),
+          call: async (resolved, ctx) => batchesOf(await resolved.provider.streamChat(body, ctx)),
         })
         markServed(request, reply, routed, true)
         const includeUsage = body.stream_options?.include_usage === true

@@ -11,7 +11,8 @@ import { type AnthropicRequestOptions, toAnthropicRequest } from '../providers/a
 import { fromAnthropicMessage } from '../providers/anthropic/response.js'
 import { toChatChunks } from '../providers/anthropic/stream.js'
 import type { AnthropicMessage, AnthropicStreamEvent } from '../providers/anthropic/wire.js'
-import { readSseEvents } from '../providers/shared/sse-reader.js'
+import { BatchStream } from '../providers/shared/batch.js'
+import { readSseBatches } from '../providers/shared/sse-reader.js'
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
 import { sseOf } from './anthropic-fake.js'
 
@@ -166,8 +167,8 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 const source = { provider, model, secrets: ['sk-ant-provider-secret-0001'] }
 
 function chunksOf(parts: Buffer[], answerTool: string | null = null) {
-  const events = readAnthropicEvents(readSseEvents(reads(parts)), source)
-  return collect(toChatChunks(events, { provider, answerTool, created }))
+  const events = readAnthropicEvents(readSseBatches(reads(parts)), source)
+  return collect(new BatchStream(toChatChunks(events, { provider, answerTool, created })))
 }
 
 describe('anthropic stream translation', () => {
@@ -222,9 +223,11 @@ describe('anthropic stream translation', () => {
     const error = sseOf({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })
     const seen: ChatCompletionChunk[] = []
     const run = async () => {
-      for await (const chunk of toChatChunks(
-        readAnthropicEvents(readSseEvents(reads([Buffer.from(begin.join('') + error)])), source),
-        { provider, answerTool: null, created },
+      for await (const chunk of new BatchStream(
+        toChatChunks(
+          readAnthropicEvents(readSseBatches(reads([Buffer.from(begin.join('') + error)])), source),
+          { provider, answerTool: null, created },
+        ),
       ))
         seen.push(chunk)
     }

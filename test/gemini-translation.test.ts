@@ -8,7 +8,8 @@ import { fromGeminiResponse } from '../providers/gemini/response.js'
 import { toGeminiSchema } from '../providers/gemini/schema-cleaner.js'
 import { type StreamOptions, toChatChunks } from '../providers/gemini/stream.js'
 import type { GeminiGenerateContentResponse } from '../providers/gemini/wire.js'
-import { readSseEvents } from '../providers/shared/sse-reader.js'
+import { BatchStream } from '../providers/shared/batch.js'
+import { readSseBatches } from '../providers/shared/sse-reader.js'
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
 import { cases, model, provider, thrown } from './fixtures/gemini/tables.js'
 
@@ -125,9 +126,11 @@ describe('gemini response translation', () => {
     expect(ids(response)).toEqual(first)
     expect(ids({ ...response, responseId: 'other' })).not.toEqual(first)
     const streamed: string[] = []
-    for await (const chunk of toChatChunks(
-      readSseEvents(splitBytes({ name: 'one event', chunks: [response as Record<string, unknown>] })),
-      streamOptions,
+    for await (const chunk of new BatchStream(
+      toChatChunks(
+        readSseBatches(splitBytes({ name: 'one event', chunks: [response as Record<string, unknown>] })),
+        streamOptions,
+      ),
     )) {
       for (const call of chunk.choices[0]?.delta.tool_calls ?? []) streamed.push(call.id!)
     }
@@ -175,7 +178,8 @@ async function* splitBytes(c: StreamCase): AsyncGenerator<Uint8Array> {
 
 async function runStream(c: StreamCase): Promise<ChatCompletionChunk[]> {
   const out: ChatCompletionChunk[] = []
-  for await (const chunk of toChatChunks(readSseEvents(splitBytes(c)), streamOptions)) out.push(chunk)
+  for await (const chunk of new BatchStream(toChatChunks(readSseBatches(splitBytes(c)), streamOptions)))
+    out.push(chunk)
   return out
 }
 

@@ -6,6 +6,7 @@ import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { anthropicErrorType } from '../plugins/anthropic-error-type.js'
 import { ClientAbortError, GatewayError } from '../plugins/gateway-error.js'
+import type { Batch } from '../providers/shared/batch.js'
 import { encodeAnthropicSse } from '../routes/messages/sse.js'
 import { toAnthropicEvents } from '../routes/messages/stream-events.js'
 import type { AnthropicStreamEvent } from '../schemas/anthropic/messages.js'
@@ -17,8 +18,12 @@ const golden = JSON.parse(
 
 const silent = pino({ level: 'silent' })
 
-async function* replay(chunks: ChatCompletionChunk[], failWith?: Error): AsyncGenerator<ChatCompletionChunk> {
-  for (const chunk of chunks) yield chunk
+/** The chunks as an adapter's stream: one batch (upstream read) each. */
+async function* replay(
+  chunks: ChatCompletionChunk[],
+  failWith?: Error,
+): AsyncGenerator<Batch<ChatCompletionChunk>> {
+  for (const chunk of chunks) yield { items: [chunk] }
   if (failWith) throw failWith
 }
 
@@ -27,6 +32,9 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   for await (const item of items) out.push(item)
   return out
 }
+
+const eventsOf = async <T>(batches: AsyncIterable<Batch<T>>): Promise<T[]> =>
+  (await collect(batches)).flatMap((batch) => batch.items)
 
 /** The `event:` names and the parsed `data:` of an Anthropic SSE body. */
 function parseAnthropicSse(body: string): { event: string; data: { type: string } }[] {
@@ -44,11 +52,11 @@ function parseAnthropicSse(body: string): { event: string; data: { type: string 
 
 describe('canonical chunks -> Anthropic events (golden sequences)', () => {
   it.each(golden.cases)('$name', async ({ chunks, events }) => {
-    expect(await collect(toAnthropicEvents(replay(chunks), { model: 'gpt-test' }))).toEqual(events)
+    expect(await eventsOf(toAnthropicEvents(replay(chunks), { model: 'gpt-test' }))).toEqual(events)
   })
 
   it('still opens and closes the message when the upstream sent no chunk at all', async () => {
-    const events = await collect(toAnthropicEvents(replay([]), { model: 'up-model' }))
+    const events = await eventsOf(toAnthropicEvents(replay([]), { model: 'up-model' }))
     expect(events.map((e) => e.type)).toEqual(['message_start', 'message_delta', 'message_stop'])
     expect(events[0]).toMatchObject({ message: { model: 'up-model', content: [] } })
   })
@@ -126,10 +134,10 @@ describe('the Anthropic SSE encoding', () => {
 describe('stopping early', () => {
   it('closes the upstream iterator when the reader stops', async () => {
     let closed = false
-    async function* upstream(): AsyncGenerator<ChatCompletionChunk> {
+    async function* upstream(): AsyncGenerator<Batch<ChatCompletionChunk>> {
       try {
         // Endless, like a long answer: only the reader stopping ends it.
-        for (;;) yield golden.cases[0]!.chunks[1]!
+        for (;;) yield { items: [golden.cases[0]!.chunks[1]!] }
       } finally {
         closed = true
       }

@@ -5,8 +5,9 @@ import { request as httpRequest } from 'node:http'
 import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
+import { batchesOf } from '../providers/shared/batch.js'
 import { encodeChatSse } from '../routes/sse.js'
-import type { ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
+import type { ChatCompletionRequest } from '../schemas/openai/chat.js'
 import {
   buildRoutingApp,
   fail,
@@ -167,14 +168,14 @@ describe('in-flight counters after client aborts', () => {
         model: 'chat',
         needs: ['chat', 'streaming'],
         streaming: true,
-        call: (resolved, ctx) => resolved.provider.streamChat(body, ctx),
+        call: async (resolved, ctx) => batchesOf(await resolved.provider.streamChat(body, ctx)),
       },
     )
     expect(await inFlight(app)).toEqual({ 'a/m': 1 })
     client.abort()
     // What sendSse hands Fastify, destroyed unread as Fastify does when the socket is gone.
     const sse = Readable.from(
-      encodeChatSse(routed.value as AsyncIterable<ChatCompletionChunk>, {
+      encodeChatSse(routed.value, {
         includeUsage: false,
         log: app.log,
       }),

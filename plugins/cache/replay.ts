@@ -1,7 +1,7 @@
 // Serving a stored answer, and recording a streamed one. A hit goes out through the same encoder as
 // a live stream (routes/sse.ts), so a replay has the same chunk shapes, [DONE] and usage handling.
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { attachRawJson, rawJsonOf } from '../../providers/shared/raw-json.js'
+import type { Batch } from '../../providers/shared/batch.js'
 import { streamTapsFor } from '../../routes/call-context.js'
 import { encodeChatSse, sendSse } from '../../routes/sse.js'
 import type { ChatCompletionChunk } from '../../schemas/openai/chat.js'
@@ -9,9 +9,10 @@ import type { GatewayContext, StreamTap } from '../call-record.js'
 import { headerSafe } from '../header-value.js'
 import type { CachedAnswer } from './store.js'
 
-async function* replayChunks(chunks: readonly string[]): AsyncGenerator<ChatCompletionChunk> {
-  // The stored text goes out unchanged; the parse is for the encoder's usage-chunk check and taps.
-  for (const text of chunks) yield attachRawJson(JSON.parse(text) as ChatCompletionChunk, text)
+async function* replayChunks(texts: readonly string[]): AsyncGenerator<Batch<ChatCompletionChunk>> {
+  // One batch, so one write. The stored text goes out unchanged; the parse is for the encoder's
+  // usage-chunk check and taps.
+  if (texts.length > 0) yield { items: texts.map((text) => JSON.parse(text) as ChatCompletionChunk), texts }
 }
 
 /**
@@ -57,12 +58,6 @@ export function serveHit(
   )
 }
 
-/** The text the client got for a chunk; a raw text spanning lines is re-serialized to fit one line. */
-function chunkText(chunk: object): string {
-  const raw = rawJsonOf(chunk)
-  return raw !== undefined && !raw.includes('\n') ? raw : JSON.stringify(chunk)
-}
-
 /**
  * A stream tap keeping each chunk's text until the stream ends; only a stream that completed is
  * handed to `save` (a failed or aborted one never is). Beyond `maxBytes` it stops keeping anything.
@@ -77,9 +72,8 @@ export class StreamRecorder implements StreamTap {
     private readonly save: (chunks: string[]) => void,
   ) {}
 
-  chunk(chunk: unknown): void {
+  chunk(_chunk: unknown, text: string): void {
     if (this.#tooLarge) return
-    const text = chunkText(chunk as object)
     this.#bytes += text.length
     if (this.#bytes > this.maxBytes) {
       this.#tooLarge = true

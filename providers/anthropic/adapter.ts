@@ -6,6 +6,7 @@ import { unsupported, upstreamBadResponse } from '../../plugins/gateway-error.js
 import { isGlob } from '../../plugins/glob.js'
 import type { ChatCompletionRequest } from '../../schemas/openai/chat.js'
 import type { CallContext, Capabilities, NativeAnthropicMessages, ProviderAdapter } from '../contract.js'
+import { BatchStream } from '../shared/batch.js'
 import { clientKeyPolicy } from '../shared/client-key.js'
 import { translateSse, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
 import { fromAnthropicError } from './errors.js'
@@ -68,9 +69,9 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
   }
 
   /** Resolves once the upstream accepted the stream; the events end at message_stop. */
-  async function openEvents(body: unknown, ctx: CallContext): Promise<AsyncGenerator<AnthropicStreamEvent>> {
+  async function openEvents(body: unknown, ctx: CallContext): Promise<BatchStream<AnthropicStreamEvent>> {
     const call = await post(body, ctx, 'text/event-stream')
-    return translateSse(call, (sse) => readAnthropicEvents(sse, source(ctx)))
+    return new BatchStream(translateSse(call, (reads) => readAnthropicEvents(reads, source(ctx))))
   }
 
   /**
@@ -107,11 +108,14 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
         stream: true,
         defaultMaxTokens: options.default_max_tokens,
       })
-      return toChatChunks(await openEvents(body, ctx), {
-        provider: config.name,
-        answerTool: answerToolName(request),
-        created: nowSeconds(),
-      })
+      const events = await openEvents(body, ctx)
+      return new BatchStream(
+        toChatChunks(events.batches, {
+          provider: config.name,
+          answerTool: answerToolName(request),
+          created: nowSeconds(),
+        }),
+      )
     },
 
     async embeddings(_request, _ctx) {

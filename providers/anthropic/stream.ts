@@ -3,6 +3,7 @@
 // Event flow and deltas: https://platform.claude.com/docs/en/build-with-claude/streaming
 import { upstreamBadResponse } from '../../plugins/gateway-error.js'
 import type { ChatCompletionChunk, FinishReason } from '../../schemas/openai/chat.js'
+import type { Batch } from '../shared/batch.js'
 import { toFinishReason } from './finish-reason.js'
 import { type ThinkingBlockOut, toUsage } from './response.js'
 import type { AnthropicStreamEvent, AnthropicUsageWire } from './wire.js'
@@ -204,11 +205,24 @@ export function fromAnthropicEvent(
   }
 }
 
-/** The stream as chunks: role first, deltas, the finish chunk, then a usage chunk (choices: []). */
+/**
+ * The stream as chunks, a batch per batch of events: role first, deltas, the finish chunk, then a
+ * usage chunk (choices: []).
+ */
 export async function* toChatChunks(
-  events: AsyncIterable<AnthropicStreamEvent>,
+  reads: AsyncIterable<Batch<AnthropicStreamEvent>>,
   options: ChunkOptions,
-): AsyncGenerator<ChatCompletionChunk> {
+): AsyncGenerator<Batch<ChatCompletionChunk>> {
   const state = newStreamState()
-  for await (const event of events) yield* fromAnthropicEvent(event, state, options)
+  for await (const events of reads) {
+    const items: ChatCompletionChunk[] = []
+    try {
+      for (const event of events.items) items.push(...fromAnthropicEvent(event, state, options))
+    } catch (err) {
+      // The chunks before the bad event still reach the client, then the error.
+      if (items.length > 0) yield { items }
+      throw err
+    }
+    if (items.length > 0) yield { items }
+  }
 }

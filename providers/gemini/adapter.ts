@@ -8,6 +8,7 @@ import { isGlob } from '../../plugins/glob.js'
 import type { ChatCompletionRequest } from '../../schemas/openai/chat.js'
 import type { EmbeddingsRequest } from '../../schemas/openai/embeddings.js'
 import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
+import { BatchStream } from '../shared/batch.js'
 import { clientKeyPolicy } from '../shared/client-key.js'
 import { translateSse, UpstreamClient } from '../shared/upstream-client.js'
 import {
@@ -94,8 +95,10 @@ export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
         ctx,
         'text/event-stream',
       )
-      return translateSse(call, (events) =>
-        toChatChunks(events, { ...source(ctx), created: nowSeconds(), fallbackId: newCompletionId() }),
+      return new BatchStream(
+        translateSse(call, (reads) =>
+          toChatChunks(reads, { ...source(ctx), created: nowSeconds(), fallbackId: newCompletionId() }),
+        ),
       )
     },
 

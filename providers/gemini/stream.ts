@@ -3,6 +3,7 @@
 // (https://ai.google.dev/gemini-api/docs/text-generation#streaming-responses). Pure: events in, chunks out.
 import { upstreamBadResponse } from '../../plugins/gateway-error.js'
 import type { ChatCompletionChunk, FinishReason, ToolCallDelta } from '../../schemas/openai/chat.js'
+import type { Batch } from '../shared/batch.js'
 import type { SseEvent } from '../shared/sse-reader.js'
 import { fromGeminiError } from './errors.js'
 import { blockedPromptFinish, toFinishReason } from './finish-reason.js'
@@ -151,28 +152,43 @@ export function finishStream(state: StreamState, options: StreamOptions): ChatCo
   return out
 }
 
-/** SSE events -> chunks: role first, deltas, a finish chunk per candidate, then the usage chunk. */
-export async function* toChatChunks(
-  events: AsyncIterable<SseEvent>,
-  options: StreamOptions,
-): AsyncGenerator<ChatCompletionChunk> {
-  const state = newStreamState(options.model)
-  for await (const event of events) {
-    let parsed: GeminiGenerateContentResponse & { error?: { code?: unknown } }
-    try {
-      parsed = JSON.parse(event.data)
-    } catch {
-      throw upstreamBadResponse(options.provider, 'a stream event was not valid JSON')
-    }
-    if (parsed === null || typeof parsed !== 'object') {
-      throw upstreamBadResponse(options.provider, 'a stream event was not a JSON object')
-    }
-    // An error after the first byte arrives as an event holding the usual error body.
-    if (parsed.error !== undefined) {
-      const status = typeof parsed.error?.code === 'number' ? parsed.error.code : 500
-      throw fromGeminiError({ ...options, status, body: event.data, midStream: true })
-    }
-    yield* fromGeminiChunk(parsed, state, options)
+function parseEvent(event: SseEvent, options: StreamOptions): GeminiGenerateContentResponse {
+  let parsed: GeminiGenerateContentResponse & { error?: { code?: unknown } }
+  try {
+    parsed = JSON.parse(event.data)
+  } catch {
+    throw upstreamBadResponse(options.provider, 'a stream event was not valid JSON')
   }
-  yield* finishStream(state, options)
+  if (parsed === null || typeof parsed !== 'object') {
+    throw upstreamBadResponse(options.provider, 'a stream event was not a JSON object')
+  }
+  // An error after the first byte arrives as an event holding the usual error body.
+  if (parsed.error !== undefined) {
+    const status = typeof parsed.error?.code === 'number' ? parsed.error.code : 500
+    throw fromGeminiError({ ...options, status, body: event.data, midStream: true })
+  }
+  return parsed
+}
+
+/**
+ * SSE events, an array per read -> a batch of chunks per read: role first, deltas, a finish chunk
+ * per candidate, then the usage chunk.
+ */
+export async function* toChatChunks(
+  reads: AsyncIterable<SseEvent[]>,
+  options: StreamOptions,
+): AsyncGenerator<Batch<ChatCompletionChunk>> {
+  const state = newStreamState(options.model)
+  for await (const events of reads) {
+    const items: ChatCompletionChunk[] = []
+    try {
+      for (const event of events) items.push(...fromGeminiChunk(parseEvent(event, options), state, options))
+    } catch (err) {
+      // The chunks before the bad event still reach the client, then the error.
+      if (items.length > 0) yield { items }
+      throw err
+    }
+    if (items.length > 0) yield { items }
+  }
+  yield { items: finishStream(state, options) }
 }

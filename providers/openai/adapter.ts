@@ -6,6 +6,7 @@ import { isGlob } from '../../plugins/glob.js'
 import type { ChatCompletion, ChatCompletionRequest } from '../../schemas/openai/chat.js'
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../schemas/openai/embeddings.js'
 import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
+import { BatchStream } from '../shared/batch.js'
 import { clientKeyPolicy } from '../shared/client-key.js'
 import { translateSse, UpstreamClient } from '../shared/upstream-client.js'
 import { fromOpenAIError } from './errors.js'
@@ -96,12 +97,14 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
         legacyMaxTokens: dialect.legacyMaxTokens,
       })
       const call = await post(dialect.chatPath(ctx.model), body, ctx, 'text/event-stream')
-      return translateSse(call, (events) =>
-        fromOpenAIEvents(events, {
-          provider: config.name,
-          model: ctx.model,
-          secrets: clientKey.secretsFor(ctx),
-        }),
+      return new BatchStream(
+        translateSse(call, (reads) =>
+          fromOpenAIEvents(reads, {
+            provider: config.name,
+            model: ctx.model,
+            secrets: clientKey.secretsFor(ctx),
+          }),
+        ),
       )
     },
 

@@ -1,6 +1,6 @@
-// Chunks parsed from an OpenAI-compatible stream keep the text they were parsed from, so the SSE
-// encoder can forward it instead of serializing the same object again (half the JSON work per event).
-// A symbol key: JSON.stringify skips it, so a chunk that is re-serialized never carries it along.
+// JSON answers passed on unchanged keep the text they were parsed from, so the route can send it
+// instead of serializing the same object again. (Streams keep theirs beside the chunks: batch.ts.)
+// A symbol key: JSON.stringify skips it, so a value that is re-serialized never carries it along.
 const rawJson = Symbol('anygate.rawJson')
 
 type WithRaw = { [rawJson]?: string }

@@ -1,4 +1,5 @@
 // Server-sent events off an upstream body, parsed once with eventsource-parser.
+import { StringDecoder } from 'node:string_decoder'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { GatewayError } from '../../plugins/gateway-error.js'
 
@@ -19,10 +20,14 @@ const sseEventTooLarge = (limitChars: number) =>
     'upstream_bad_response',
   )
 
-export async function* readSseEvents(
+/**
+ * The complete events of each body read, one array per read that completed any: the stream is
+ * translated and written a read at a time, not an event at a time (batch.ts).
+ */
+export async function* readSseBatches(
   body: AsyncIterable<Uint8Array>,
   maxEventChars = maxSseEventChars,
-): AsyncGenerator<SseEvent> {
+): AsyncGenerator<SseEvent[]> {
   let pending: SseEvent[] = []
   let overflow = false
   const parser = createParser({
@@ -32,20 +37,28 @@ export async function* readSseEvents(
       if (error.type === 'max-buffer-size-exceeded') overflow = true
     },
   })
-  const decoder = new TextDecoder()
+  // StringDecoder rather than TextDecoder: a fifth of the cost per read. It keeps a BOM, which
+  // TextDecoder dropped and the parser would read as part of the first field name.
+  const decoder = new StringDecoder('utf8')
+  let first = true
   for await (const bytes of body) {
-    parser.feed(decoder.decode(bytes, { stream: true }))
+    let text = decoder.write(bytes)
+    if (first && text !== '') {
+      first = false
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+    }
+    parser.feed(text)
     if (pending.length > 0) {
       const ready = pending
       pending = []
-      yield* ready
+      yield ready
     }
     // After the events that came before it: the client still gets every whole event.
     if (overflow) throw sseEventTooLarge(maxEventChars)
   }
-  parser.feed(decoder.decode())
+  parser.feed(decoder.end())
   // An event the upstream did not close with a blank line still counts.
   parser.reset({ consume: true })
-  yield* pending
+  if (pending.length > 0) yield pending
   if (overflow) throw sseEventTooLarge(maxEventChars)
 }

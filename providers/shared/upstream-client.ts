@@ -14,7 +14,7 @@ import {
 import { withTraceHeaders } from '../../plugins/tracing/upstream-headers.js'
 import { CallAbort } from './call-abort.js'
 import { attachRawJson } from './raw-json.js'
-import { readSseEvents, type SseEvent } from './sse-reader.js'
+import { readSseBatches, type SseEvent } from './sse-reader.js'
 
 export interface UpstreamClientOptions {
   provider: string
@@ -182,18 +182,19 @@ export class UpstreamClient {
 }
 
 /**
- * The accepted call's server-sent events through a provider's `translate`. Read failures map like
- * the call's own; at the end the body is drained (finished normally) or destroyed (anything else).
+ * The accepted call's server-sent events through a provider's `translate`, an array of events per
+ * body read. Read failures map like the call's own; at the end the body is drained (finished
+ * normally) or destroyed (anything else).
  */
 export async function* translateSse<T>(
   call: UpstreamCall,
-  translate: (events: AsyncIterable<SseEvent>) => AsyncIterable<T>,
+  translate: (reads: AsyncIterable<SseEvent[]>) => AsyncIterable<T>,
 ): AsyncGenerator<T> {
   const body = call.response.body
   let completed = false
   try {
     // destroyOnReturn false: stopping at the stream's end marker must not destroy the body.
-    yield* translate(readSseEvents(body.iterator({ destroyOnReturn: false })))
+    yield* translate(readSseBatches(body.iterator({ destroyOnReturn: false })))
     completed = true
   } catch (err) {
     throw call.mapError(err)

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { fromAnthropicUsage } from '../../plugins/call-record.js'
 import type { CapabilityName } from '../../plugins/capabilities.js'
 import type { ResolvedModel } from '../../plugins/model-catalog.js'
+import { type Batch, batchesOf } from '../../providers/shared/batch.js'
 import {
   AnthropicErrorResponse,
   AnthropicMessage,
@@ -126,11 +127,11 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           streaming: true,
           tokenMix: tokenMixFor(request),
           breakerViews: request.breakerViews,
-          call: async (resolved, ctx): Promise<AsyncIterable<AnthropicStreamEvent>> => {
+          call: async (resolved, ctx): Promise<AsyncIterable<Batch<AnthropicStreamEvent>>> => {
             const native = resolved.provider.anthropicMessages
-            if (native) return native.stream(upstreamRequest(resolved), ctx)
+            if (native) return batchesOf(await native.stream(upstreamRequest(resolved), ctx))
             const chunks = await resolved.provider.streamChat(translate(resolved), ctx)
-            return toAnthropicEvents(chunks, { model: resolved.upstreamModel })
+            return toAnthropicEvents(batchesOf(chunks), { model: resolved.upstreamModel })
           },
         })
         markServed(request, reply, routed, true)

@@ -5,21 +5,22 @@ import type { FastifyBaseLogger } from 'fastify'
 import { anthropicErrorType } from '../../plugins/anthropic-error-type.js'
 import { fromAnthropicUsage } from '../../plugins/call-record.js'
 import { ClientAbortError, GatewayError } from '../../plugins/gateway-error.js'
-import { rawJsonOf } from '../../providers/shared/raw-json.js'
+import type { Batch } from '../../providers/shared/batch.js'
 import type { AnthropicStreamEvent, AnthropicUsage } from '../../schemas/anthropic/messages.js'
-import { endTaps, type SseOptions, tapChunk } from '../sse.js'
+import { endTaps, jsonLine, type SseOptions, tapChunk } from '../sse.js'
 
 type AnthropicStreamUsage = Partial<AnthropicUsage> & { input_tokens: number; output_tokens: number }
 
-export const encodeAnthropicEvent = (event: AnthropicStreamEvent): string =>
-  `event: ${event.type}\ndata: ${rawJsonOf(event) ?? JSON.stringify(event)}\n\n`
+const eventLine = (event: AnthropicStreamEvent, json: string): string =>
+  `event: ${event.type}\ndata: ${json}\n\n`
 
 /**
  * A failure after the first byte can't change the status, so it ends the stream with an `error`
  * event, which the Anthropic SDKs raise as APIError. A client that went away gets nothing.
+ * One string per batch: one write, and one HTTP chunk, per upstream read.
  */
 export async function* encodeAnthropicSse(
-  events: AsyncIterable<AnthropicStreamEvent>,
+  batches: AsyncIterable<Batch<AnthropicStreamEvent>>,
   log: FastifyBaseLogger,
   observe: Pick<SseOptions, 'taps' | 'onUsage' | 'onError'> = {},
 ): AsyncGenerator<string> {
@@ -28,11 +29,17 @@ export async function* encodeAnthropicSse(
   // Anthropic reports input tokens in message_start and the running output count in message_delta.
   let usage: AnthropicStreamUsage = { input_tokens: 0, output_tokens: 0 }
   try {
-    for await (const event of events) {
-      tapChunk(taps, event)
-      if (event.type === 'message_start') usage = { ...event.message.usage }
-      else if (event.type === 'message_delta') usage = { ...usage, ...event.usage }
-      yield encodeAnthropicEvent(event)
+    for await (const { items, texts } of batches) {
+      let out = ''
+      for (let i = 0; i < items.length; i++) {
+        const event = items[i]!
+        const json = jsonLine(event, texts?.[i])
+        tapChunk(taps, event, json)
+        if (event.type === 'message_start') usage = { ...event.message.usage }
+        else if (event.type === 'message_delta') usage = { ...usage, ...event.usage }
+        out += eventLine(event, json)
+      }
+      if (out !== '') yield out
     }
     completed = true
     observe.onUsage?.(fromAnthropicUsage(usage))
@@ -46,10 +53,11 @@ export async function* encodeAnthropicSse(
     else log.error({ err }, 'stream failed')
     observe.onUsage?.(fromAnthropicUsage(usage))
     observe.onError?.(error.code ?? 'upstream_stream_error')
-    yield encodeAnthropicEvent({
+    const event: AnthropicStreamEvent = {
       type: 'error',
       error: { type: anthropicErrorType(error.statusCode), message: error.message },
-    })
+    }
+    yield eventLine(event, JSON.stringify(event))
   } finally {
     endTaps(taps, completed)
   }

@@ -3,6 +3,7 @@
 // then per content block start / deltas / stop (one block open at a time), message_delta with the
 // stop reason and usage, message_stop.
 import { randomUUID } from 'node:crypto'
+import type { Batch } from '../../providers/shared/batch.js'
 import type { AnthropicContentBlock, AnthropicStreamEvent } from '../../schemas/anthropic/messages.js'
 import type { ChatCompletionChunk, FinishReason, ToolCallDelta } from '../../schemas/openai/chat.js'
 import type { CompletionUsage } from '../../schemas/openai/usage.js'
@@ -157,14 +158,18 @@ export function* onEnd(state: StreamState, meta: StreamMeta): Generator<Anthropi
 }
 
 /**
- * Consuming with for-await keeps return() flowing: when the client goes away and the encoder stops
- * reading, the upstream iterator is closed too.
+ * A batch of events per batch of chunks. Consuming with for-await keeps return() flowing: when the
+ * client goes away and the encoder stops reading, the upstream iterator is closed too.
  */
 export async function* toAnthropicEvents(
-  chunks: AsyncIterable<ChatCompletionChunk>,
+  batches: AsyncIterable<Batch<ChatCompletionChunk>>,
   meta: StreamMeta,
-): AsyncGenerator<AnthropicStreamEvent> {
+): AsyncGenerator<Batch<AnthropicStreamEvent>> {
   const state = newStreamState()
-  for await (const chunk of chunks) yield* onChunk(state, chunk)
-  yield* onEnd(state, meta)
+  for await (const { items: chunks } of batches) {
+    const items: AnthropicStreamEvent[] = []
+    for (const chunk of chunks) items.push(...onChunk(state, chunk))
+    if (items.length > 0) yield { items }
+  }
+  yield { items: [...onEnd(state, meta)] }
 }

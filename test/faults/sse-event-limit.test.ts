@@ -3,7 +3,8 @@
 // that blamed a slow upstream. The reader now stops at maxSseEventChars with a 502.
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../plugins/gateway-error.js'
-import { maxSseEventChars, readSseEvents, type SseEvent } from '../../providers/shared/sse-reader.js'
+import { eachItem } from '../../providers/shared/batch.js'
+import { maxSseEventChars, readSseBatches, type SseEvent } from '../../providers/shared/sse-reader.js'
 
 async function* bytesOf(...parts: string[]): AsyncGenerator<Uint8Array> {
   for (const part of parts) yield new TextEncoder().encode(part)
@@ -19,10 +20,12 @@ async function readAll(events: AsyncIterable<SseEvent>): Promise<{ data: string[
   return { data }
 }
 
-describe('readSseEvents size limit', () => {
+describe('readSseBatches size limit', () => {
   it('stops at an unterminated line over the limit, after yielding the events before it', async () => {
     const huge = `data: ${'x'.repeat(maxSseEventChars + 1)}`
-    const { data, error } = await readAll(readSseEvents(bytesOf('data: one\n\ndata: two\n\n', huge)))
+    const { data, error } = await readAll(
+      eachItem(readSseBatches(bytesOf('data: one\n\ndata: two\n\n', huge))),
+    )
     expect(data).toEqual(['one', 'two'])
     expect(error).toBeInstanceOf(GatewayError)
     expect((error as GatewayError).toBody()).toEqual({
@@ -39,14 +42,16 @@ describe('readSseEvents size limit', () => {
   it('counts an event split over many data lines and many reads as one', async () => {
     const line = `data: ${'y'.repeat(64 * 1024)}\n`
     const parts = Array.from({ length: 20 }, () => line)
-    const { data, error } = await readAll(readSseEvents(bytesOf(...parts), 1024 * 1024))
+    const { data, error } = await readAll(eachItem(readSseBatches(bytesOf(...parts), 1024 * 1024)))
     expect(data).toEqual([])
     expect((error as GatewayError).code).toBe('upstream_bad_response')
   })
 
   it('passes a large event under the limit, and the limit applies per event', async () => {
     const big = 'z'.repeat(maxSseEventChars - 1024)
-    const { data, error } = await readAll(readSseEvents(bytesOf(`data: ${big}\n\n`, `data: ${big}\n\n`)))
+    const { data, error } = await readAll(
+      eachItem(readSseBatches(bytesOf(`data: ${big}\n\n`, `data: ${big}\n\n`))),
+    )
     expect(error).toBeUndefined()
     expect(data.map((d) => d.length)).toEqual([big.length, big.length])
   })
