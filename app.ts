@@ -117,6 +117,7 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
     const origins = config.server.cors_origins
     await app.register(cors, {
       origin: origins.includes('*') ? true : origins,
+      // One string, not an array: @fastify/cors joins an array again for every response.
       exposedHeaders: [
         'x-request-id',
         'x-anygate-provider',
@@ -132,7 +133,7 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
         'x-ratelimit-limit-tokens',
         'x-ratelimit-remaining-tokens',
         'x-ratelimit-reset-tokens',
-      ],
+      ].join(', '),
     })
   }
   await app.register(storePlugin, { settings: config.store }) // shared state: breakers, later keys and limits

@@ -4,22 +4,18 @@ import { pathToFileURL } from 'node:url'
 import type { FastifyPluginAsync } from 'fastify'
 import type { ProviderConfig } from '../config/load.js'
 import type { ProviderType } from '../config/schema.js'
-import anthropic from './anthropic/index.js'
-import azure from './azure/index.js'
-import gemini from './gemini/index.js'
-import mock from './mock/index.js'
-import ollama from './ollama/index.js'
-import openai from './openai/index.js'
 
 export type ProviderPlugin = FastifyPluginAsync<ProviderConfig>
 
-export const builtinProviders: Record<ProviderType, ProviderPlugin> = {
-  openai,
-  anthropic,
-  gemini,
-  azure,
-  ollama,
-  mock,
+// Imported when a provider of the type is configured: a gateway in front of one kind of upstream
+// does not hold the code of the other adapters.
+export const builtinProviders: Record<ProviderType, () => Promise<{ default: ProviderPlugin }>> = {
+  openai: () => import('./openai/index.js'),
+  anthropic: () => import('./anthropic/index.js'),
+  gemini: () => import('./gemini/index.js'),
+  azure: () => import('./azure/index.js'),
+  ollama: () => import('./ollama/index.js'),
+  mock: () => import('./mock/index.js'),
 }
 
 /**
@@ -43,5 +39,5 @@ export async function loadProviderPlugin(specifier: string, baseDir: string): Pr
 
 export async function providerPluginFor(config: ProviderConfig, baseDir: string): Promise<ProviderPlugin> {
   if (config.plugin) return loadProviderPlugin(config.plugin, baseDir)
-  return builtinProviders[config.type as ProviderType]
+  return (await builtinProviders[config.type as ProviderType]()).default
 }

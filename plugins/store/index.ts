@@ -8,9 +8,11 @@
 // down a replica could not start at all, whatever on_error says; then this plugin keeps the client
 // reconnecting in the background and disconnects it on close itself. Stores take
 // app.stateStore.redis, present either way, and never close it.
-import fastifyRedis from '@fastify/redis'
+//
+// ioredis and @fastify/redis are imported only when the store is redis: with the default memory
+// store they would hold a few MB of heap in every process for nothing.
 import fp from 'fastify-plugin'
-import { Redis, type RedisOptions } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 import type { StoreSettings } from '../../config/schema.js'
 import { type OnStoreError, RedisGuard, type StoreLogger } from './redis-guard.js'
 
@@ -94,6 +96,10 @@ export default fp(
       app.decorate('stateStore', stateStore({ type: 'memory', keyPrefix, onError }, app.log))
       return
     }
+    const [{ Redis }, { default: fastifyRedis }] = await Promise.all([
+      import('ioredis'),
+      import('@fastify/redis'),
+    ])
     // config/load.ts refuses type redis without a url.
     const client = new Redis(url!, redisClientOptions)
     // ioredis reports every failed reconnect; without a listener it prints each one to stderr.
