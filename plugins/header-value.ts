@@ -4,8 +4,15 @@
 // ASCII are percent-encoded as UTF-8 (and `%` with them, so the result decodes back).
 const printable = /^[\x20-\x24\x26-\x7e]*$/
 
+// The same few model names pass on every call: the last printable one skips the test.
+let lastPrintable = ''
+
 export function headerSafe(value: string): string {
-  if (printable.test(value)) return value
+  if (value === lastPrintable) return value
+  if (printable.test(value)) {
+    lastPrintable = value
+    return value
+  }
   let out = ''
   for (const char of value) {
     if (printable.test(char)) out += char

@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { StreamTap, TokenUsage } from '../plugins/call-record.js'
 import { headerSafe } from '../plugins/header-value.js'
+import { LinkedAbort } from '../plugins/router/linked-abort.js'
 import type { BaseCallContext, Routed } from '../plugins/router/router.js'
 import type { TokenMix } from '../plugins/router/strategies.js'
 import { tokenMixOf } from '../plugins/tokens/request-estimate.js'
@@ -21,9 +22,12 @@ export function jsonAnswer<T extends object>(reply: FastifyReply, value: T): T |
 }
 
 export function openCall(request: FastifyRequest, reply: FastifyReply): BaseCallContext {
-  const controller = new AbortController()
+  // Not an AbortController: its readers only need what LinkedAbort implements (see linked-abort.ts),
+  // and a real one with its EventTarget cost several µs per call.
+  const controller = new LinkedAbort()
   // 'close' before the response finished means the client went away: stop paying for the answer.
-  reply.raw.once('close', () => {
+  // on, not once: a response closes once, and once() wraps the listener in two more objects.
+  reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) controller.abort()
   })
   // Hybrid mode: the client's own provider key, used only by providers with allow_client_key.
@@ -60,12 +64,12 @@ export function markServed(
     // A JSON answer is complete when the router returns it; a stream's first chunk is timed by its tap.
     firstByteMs: stream ? undefined : reply.elapsedTime,
   }
-  reply.headers({
-    'x-anygate-provider': resolved.provider.name,
-    'x-anygate-model': headerSafe(resolved.upstreamModel),
-    'x-anygate-attempts': String(routed.attempts),
-    'x-anygate-cache': request.gateway.cache,
-  })
+  // One call per header: reply.headers() would build an object and walk its keys for the same.
+  reply
+    .header('x-anygate-provider', resolved.provider.name)
+    .header('x-anygate-model', headerSafe(resolved.upstreamModel))
+    .header('x-anygate-attempts', String(routed.attempts))
+    .header('x-anygate-cache', request.gateway.cache)
   if (routed.fallbackFrom)
     reply.header('x-anygate-fallback', headerSafe(`${routed.fallbackFrom} -> ${resolved.requested}`))
 }

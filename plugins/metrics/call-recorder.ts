@@ -1,9 +1,9 @@
 // Turns one answered request into metric updates. It runs in onResponse on every request, so each
 // label combination's counter cells and histogram children are bound once and kept: a request costs
 // two Map lookups and the updates, and builds no label objects (about 3 µs for a served call).
-import type { Histogram } from 'prom-client'
 import type { CacheStatus, GatewayContext } from '../call-record.js'
 import type { CounterCell } from './cell-counter.js'
+import type { HistogramCell } from './cell-histogram.js'
 import type { MetricSet } from './definitions.js'
 import {
   type BoundedLabels,
@@ -32,8 +32,6 @@ export interface ObservedReply {
 
 export type RecordResponse = (request: ObservedRequest, reply: ObservedReply) => void
 
-type HistogramChild = Histogram.Internal<string>
-
 /**
  * The children of one (route, model, provider), bound when the combination is first seen (a bound
  * child adds no series until it counts something). Indexed by stream (0/1) and status class.
@@ -42,9 +40,9 @@ interface CallSeries {
   model: string
   provider: string
   requests: CounterCell[]
-  duration: HistogramChild[]
-  firstToken: HistogramChild[]
-  tokensPerSecond: HistogramChild[]
+  duration: HistogramCell[]
+  firstToken: HistogramCell[]
+  tokensPerSecond: HistogramCell[]
   promptTokens: CounterCell
   completionTokens: CounterCell
   cost: CounterCell

@@ -1,9 +1,10 @@
 // Every anygate_* metric, created in one place on the registry of one app (never prom-client's
-// global registry: tests build many apps in one process). Counters count in bound cells
-// (cell-counter.ts); the gauges that describe live state (circuit state, in-flight calls, cache
+// global registry: tests build many apps in one process). Counters and histograms count in bound
+// cells (cell-counter.ts, cell-histogram.ts); the gauges that describe live state (circuit state, in-flight calls, cache
 // size) are read from their sources at scrape time.
-import { Gauge, Histogram, type Registry } from 'prom-client'
+import { Gauge, type Registry } from 'prom-client'
 import { CellCounter } from './cell-counter.js'
+import { CellHistogram } from './cell-histogram.js'
 
 /** 0 closed, 1 half_open, 2 open: higher is worse, so `max by (target)` reads right in a graph. */
 export const circuitStateValues = { closed: 0, half_open: 1, open: 2 } as const
@@ -37,21 +38,21 @@ export function createMetricSet(registry: Registry, sources: LiveSources) {
       labelNames: ['route', 'model', 'provider', 'stream', 'status_class'] as const,
       registers,
     }),
-    duration: new Histogram({
+    duration: new CellHistogram({
       name: 'anygate_request_duration_seconds',
       help: 'Inference request duration, from the request to the last byte of the answer (stream included).',
       labelNames: [...callLabels, 'status_class'] as const,
       buckets: durationBuckets,
       registers,
     }),
-    firstToken: new Histogram({
+    firstToken: new CellHistogram({
       name: 'anygate_time_to_first_token_seconds',
       help: 'Time to the first chunk of a stream, or to the whole answer of a JSON call.',
       labelNames: callLabels,
       buckets: firstTokenBuckets,
       registers,
     }),
-    tokensPerSecond: new Histogram({
+    tokensPerSecond: new CellHistogram({
       name: 'anygate_output_tokens_per_second',
       help: 'Completion tokens per second: over first to last chunk for streams, over the duration for JSON.',
       labelNames: callLabels,

@@ -18,7 +18,11 @@ export function createRouterObserver(
   models: BoundedLabels,
   targets: BoundedLabels,
 ): RouterObserver {
-  const decisions = new Map<string, CounterCell>()
+  // Decisions and successful attempts happen on every call: their cells are found through maps of
+  // the label values themselves, whose hashes the strings keep, rather than by a key string built
+  // (and hashed) again per call.
+  const decisions = new Map<string, Map<string, CounterCell>>()
+  const successes = new Map<string, Map<string, CounterCell>>()
   const skips = new Map<string, CounterCell>()
   const attempts = new Map<string, CounterCell>()
   const retries = new Map<string, CounterCell>()
@@ -46,7 +50,8 @@ export function createRouterObserver(
   return {
     decision(event) {
       const model = models.admit(event.model)
-      memo(decisions, model + sep + event.strategy, () => metrics.decisions.bind(model, event.strategy)).inc()
+      const byModel = memo(decisions, event.strategy, () => new Map<string, CounterCell>())
+      memo(byModel, model, () => metrics.decisions.bind(model, event.strategy)).inc()
       for (const skipped of event.skipped) countSkip(model, skipped.target, skipped.reason)
     },
     skip(event) {
@@ -54,8 +59,13 @@ export function createRouterObserver(
     },
     attemptEnd(event) {
       const target = targets.admit(event.target.id)
-      const reason = reasonLabel(event.reason)
       const provider = event.target.provider
+      if (event.outcome === 'success' && event.reason === null) {
+        const byTarget = memo(successes, provider, () => new Map<string, CounterCell>())
+        memo(byTarget, target, () => metrics.attempts.bind(provider, target, 'success', '')).inc()
+        return
+      }
+      const reason = reasonLabel(event.reason)
       memo(attempts, provider + sep + target + sep + event.outcome + sep + reason, () =>
         metrics.attempts.bind(provider, target, event.outcome, reason),
       ).inc()

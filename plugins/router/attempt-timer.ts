@@ -21,24 +21,31 @@ export interface AttemptTimer {
  * lives, so a stream that outlives stop() is still cut when the client goes away.
  */
 export function startAttemptTimer(client: AbortSignal, limitMs: number): AttemptTimer {
-  // Not an AbortController: see linked-abort.ts. It follows the client until the request is over
-  // (the client's signal is per call), so no unlink is needed.
-  const abort = new LinkedAbort(client)
-  let timedOut = false
-  const timer = setTimeout(
-    () => {
-      timedOut = true
-      abort.abort()
-    },
-    Math.max(1, limitMs),
-  )
-  return {
-    signal: abort.signal,
-    get timedOut() {
-      return timedOut
-    },
-    stop: () => clearTimeout(timer),
-    unlink: () => abort.unlink(),
+  return new Attempt(client, limitMs)
+}
+
+/**
+ * Not an AbortController: see linked-abort.ts. It follows the client until the request is over
+ * (the client's signal is per call), so no unlink is needed. One object per attempt, being its own
+ * signal, rather than a signal plus closures and the object holding them.
+ */
+class Attempt extends LinkedAbort implements AttemptTimer {
+  timedOut = false
+  readonly #timer: NodeJS.Timeout
+
+  constructor(client: AbortSignal, limitMs: number) {
+    super(client)
+    this.#timer = setTimeout(
+      () => {
+        this.timedOut = true
+        this.abort()
+      },
+      Math.max(1, limitMs),
+    )
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer)
   }
 }
 

@@ -100,7 +100,7 @@ const viewFreshMs = 250
 const defaultRemoteFlushMs = 1000
 
 // Any thenable counts, not only native promises: a Redis client may hand back its own.
-const isThenable = <A>(value: MaybePromise<A>): value is Promise<A> =>
+export const isThenable = <A>(value: MaybePromise<A>): value is Promise<A> =>
   typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
 
 const then = <A, B>(value: MaybePromise<A>, next: (a: A) => MaybePromise<B>): MaybePromise<B> =>
@@ -126,10 +126,19 @@ export class CircuitBreaker {
 
   /** One read of the target's record; pass it on to tryAcquire to admit without reading again. */
   async peek(targetId: string): Promise<BreakerView> {
-    const stored = await this.#store.load(targetId)
-    const loadedAt = this.#now()
-    const retryAfterMs = msUntilAdmission(stored?.record ?? closedRecord, loadedAt, this.policy)
-    return { targetId, stored, loadedAt, open: retryAfterMs > 0, retryAfterMs }
+    return this.read(targetId)
+  }
+
+  // read, acquire and report are peek, tryAcquire and record without a promise when the store
+  // answers at once (the memory store): the router calls each on every request, and each promise
+  // and await is a microtask turn.
+
+  read(targetId: string): MaybePromise<BreakerView> {
+    return then(this.#store.load(targetId), (stored) => {
+      const loadedAt = this.#now()
+      const retryAfterMs = msUntilAdmission(stored?.record ?? closedRecord, loadedAt, this.policy)
+      return { targetId, stored, loadedAt, open: retryAfterMs > 0, retryAfterMs }
+    })
   }
 
   /**
@@ -139,6 +148,10 @@ export class CircuitBreaker {
    * without a round trip, and a trial's compare-and-set still fails if anyone wrote since.
    */
   async tryAcquire(targetId: string, seen?: BreakerView): Promise<Admission> {
+    return this.acquire(targetId, seen)
+  }
+
+  acquire(targetId: string, seen?: BreakerView): MaybePromise<Admission> {
     const refused: Admission = { admitted: false, state: 'half_open', retryAfterMs: this.policy.cooldownMs }
     const fresh = seen?.targetId === targetId && this.#now() - seen.loadedAt <= viewFreshMs ? seen : undefined
     return this.#update(targetId, (record, now) => admit(record, targetId, now, this.policy), refused, fresh)
@@ -146,6 +159,10 @@ export class CircuitBreaker {
 
   /** Reports how an admitted call went: 'success' at the first byte, 'failure' or 'neutral' from retry-policy. */
   async record(permit: BreakerPermit, outcome: BreakerOutcome): Promise<void> {
+    return this.report(permit, outcome)
+  }
+
+  report(permit: BreakerPermit, outcome: BreakerOutcome): MaybePromise<void> {
     const { targetId } = permit
     // An ordinary call without a verdict changes nothing (settle ignores it): no read needed.
     if (permit.trialStartedAt === null && outcome === 'neutral') return
@@ -233,7 +250,7 @@ export class CircuitBreaker {
     decide: (record: BreakerRecord, now: number) => Step<T>,
     onContention: T,
     seen?: BreakerView,
-  ): Promise<T> {
+  ): MaybePromise<T> {
     const round = (left: number, first?: BreakerView): MaybePromise<T> => {
       if (left === 0) return onContention
       const loaded = first ? first.stored : this.#store.load(targetId)
@@ -249,6 +266,6 @@ export class CircuitBreaker {
         })
       })
     }
-    return Promise.resolve(round(maxWriteRounds, seen))
+    return round(maxWriteRounds, seen)
   }
 }

@@ -54,8 +54,14 @@ export function filterEligible(targets: readonly RouteTarget[], input: Eligibili
   for (const target of targets) {
     // Capability first: it is the one reason that will not go away by waiting.
     const capabilities = input.capabilitiesOf(target)
-    const missing = input.needs.filter((need) => !capabilities[need])
-    if (missing.length > 0) skipped.push({ target, reason: 'capability_missing', missing })
+    // An array only for a target that lacks something: most have every capability asked for.
+    let missing: CapabilityName[] | undefined
+    for (const need of input.needs) {
+      if (capabilities[need]) continue
+      missing ??= []
+      missing.push(need)
+    }
+    if (missing) skipped.push({ target, reason: 'capability_missing', missing })
     else if (input.isDisabled?.(target)) skipped.push({ target, reason: 'provider_disabled' })
     else if (input.isOpen(target)) skipped.push({ target, reason: 'circuit_open' })
     else if (target.max_concurrency !== undefined && input.inFlight(target) >= target.max_concurrency)

@@ -10,10 +10,22 @@ type Listener = (event: { type: 'abort' }) => void
 
 const abortEvent = { type: 'abort' } as const
 
+function notify(listener: Listener): void {
+  try {
+    listener(abortEvent)
+  } catch (err) {
+    // As an EventTarget does: the other listeners still run, the error is reported uncaught.
+    process.nextTick(() => {
+      throw err
+    })
+  }
+}
+
 export class LinkedAbort {
   aborted = false
   #reason: unknown = undefined
-  #listeners: Listener[] | undefined
+  /** One listener as itself (the usual case: the signal that follows this one), more as an array. */
+  #listeners: Listener | Listener[] | undefined
   #source: AbortSignal | undefined
   readonly #follow: (() => void) | undefined
 
@@ -38,14 +50,22 @@ export class LinkedAbort {
 
   addEventListener(type: string, listener: Listener): void {
     if (type !== 'abort' || this.aborted || typeof listener !== 'function') return
-    if (!this.#listeners) this.#listeners = [listener]
-    else if (!this.#listeners.includes(listener)) this.#listeners.push(listener)
+    const listeners = this.#listeners
+    if (!listeners) this.#listeners = listener
+    else if (typeof listeners === 'function') {
+      if (listeners !== listener) this.#listeners = [listeners, listener]
+    } else if (!listeners.includes(listener)) listeners.push(listener)
   }
 
   removeEventListener(type: string, listener: Listener): void {
-    if (type !== 'abort' || !this.#listeners) return
-    const at = this.#listeners.indexOf(listener)
-    if (at >= 0) this.#listeners.splice(at, 1)
+    const listeners = this.#listeners
+    if (type !== 'abort' || !listeners) return
+    if (typeof listeners === 'function') {
+      if (listeners === listener) this.#listeners = undefined
+      return
+    }
+    const at = listeners.indexOf(listener)
+    if (at >= 0) listeners.splice(at, 1)
   }
 
   /** Stops following the source, so a long-lived source does not keep this signal reachable. */
@@ -62,16 +82,8 @@ export class LinkedAbort {
     const listeners = this.#listeners
     this.#listeners = undefined
     if (!listeners) return
-    for (const listener of listeners) {
-      try {
-        listener(abortEvent)
-      } catch (err) {
-        // As an EventTarget does: the other listeners still run, the error is reported uncaught.
-        process.nextTick(() => {
-          throw err
-        })
-      }
-    }
+    if (typeof listeners === 'function') notify(listeners)
+    else for (const listener of listeners) notify(listener)
   }
 
   /** Typed as what its readers declare; the object honours the part of AbortSignal they use. */

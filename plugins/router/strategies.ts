@@ -39,6 +39,11 @@ export interface StrategyContext {
  * Weight-0 targets are standbys: after every weighted one, in config order.
  */
 export function orderWeighted(candidates: readonly RouteTarget[], rng: Rng): RouteTarget[] {
+  // The usual group of one: the same draw (rng is still called once) without the pool arrays.
+  if (candidates.length === 1) {
+    if (candidates[0]!.weight > 0) rng()
+    return [candidates[0]!]
+  }
   const pool = candidates.filter((t) => t.weight > 0)
   const standby = candidates.filter((t) => !(t.weight > 0))
   const order: RouteTarget[] = []

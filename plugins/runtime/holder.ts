@@ -120,6 +120,36 @@ class Holding<T> implements AsyncIterableIterator<T> {
   }
 }
 
+/**
+ * One call's hold on a runtime, and its signal (not an AbortController and an EventTarget listener:
+ * see router/linked-abort.ts). One object per call rather than a signal, a release closure and the
+ * pair holding them.
+ */
+class HeldCall extends LinkedAbort {
+  #released = false
+  readonly #calls: RuntimeCalls
+
+  constructor(client: AbortSignal, calls: RuntimeCalls) {
+    super(client)
+    this.#calls = calls
+  }
+
+  release(): void {
+    if (this.#released) return
+    this.#released = true
+    this.unlink()
+    this.#calls.delete(this)
+    if (this.#calls.size === 0) this.#calls.onEmpty()
+  }
+}
+
+/** The calls holding one runtime; `onEmpty` runs when the last one lets go. */
+class RuntimeCalls extends Set<HeldCall> {
+  constructor(readonly onEmpty: () => void) {
+    super()
+  }
+}
+
 export class RuntimeHolder {
   #current: Runtime
   /** The file's config as applied (restart-only sections at their running values). */
@@ -129,7 +159,7 @@ export class RuntimeHolder {
   #closed = false
   #queue: Promise<unknown> = Promise.resolve()
   /** Per runtime, the calls holding it: their signals, so a drain timeout can cut them. */
-  readonly #calls = new Map<Runtime, Set<LinkedAbort>>()
+  readonly #calls = new Map<Runtime, RuntimeCalls>()
   readonly #draining = new Map<Runtime, Draining>()
   readonly #listeners: SwapListener[] = []
   readonly #options: RuntimeHolderOptions
@@ -184,27 +214,32 @@ export class RuntimeHolder {
   /** app.router.route: routes on the current runtime and holds it until the answer is complete. */
   async route<T>(base: BaseCallContext, request: RouteRequest<T>): Promise<Routed<T>> {
     const runtime = this.#current
-    const { signal, release } = this.#hold(runtime, base.signal)
-    const cutError = (err: unknown) =>
-      signal.aborted && !base.signal.aborted && err instanceof ClientAbortError
-        ? cutByReload(this.#options.drainMs)
-        : err
+    const held = this.#hold(runtime, base.signal)
     let routed: Routed<T>
     try {
-      routed = await runtime.router.route({ ...base, signal }, request)
+      routed = await runtime.router.route({ ...base, signal: held.signal }, request)
     } catch (err) {
-      release()
-      throw cutError(err)
+      held.release()
+      throw this.#cutError(held, base.signal, err)
     }
     if (!request.streaming) {
-      release()
+      held.release()
       return routed
     }
+    const release = () => held.release()
     // A stream dropped before its first read may never be returned: the client's abort releases it then.
-    if (signal.aborted) release()
-    else signal.addEventListener('abort', release, { once: true })
+    if (held.aborted) release()
+    else held.addEventListener('abort', release)
+    const cutError = (err: unknown) => this.#cutError(held, base.signal, err)
     const value = new Holding(routed.value as AsyncIterable<unknown>, release, cutError) as T
     return { ...routed, value }
+  }
+
+  /** A drain's cut reads as a 503, not as the client's abort. */
+  #cutError(held: HeldCall, client: AbortSignal, err: unknown): unknown {
+    return held.aborted && !client.aborted && err instanceof ClientAbortError
+      ? cutByReload(this.#options.drainMs)
+      : err
   }
 
   /** Reads the file again and, when it is valid and its providers start, swaps to it. */
@@ -321,26 +356,17 @@ export class RuntimeHolder {
    * drain timeout. Not AbortSignal.any: its dependents of a long-lived source are not reclaimed on
    * every Node 20 release, and a runtime lives for days.
    */
-  #hold(runtime: Runtime, client: AbortSignal): { signal: AbortSignal; release: () => void } {
-    // Not an AbortController and an EventTarget listener: see router/linked-abort.ts.
-    const call = new LinkedAbort(client)
+  #hold(runtime: Runtime, client: AbortSignal): HeldCall {
     let calls = this.#calls.get(runtime)
     if (!calls) {
-      calls = new Set()
+      // Kept while empty (the runtime's close removes it): made again each time the calls drop to
+      // none, it cost an object, a closure and a map entry per call on a quiet gateway.
+      calls = new RuntimeCalls(() => void this.#draining.get(runtime)?.close(false))
       this.#calls.set(runtime, calls)
     }
+    const call = new HeldCall(client, calls)
     calls.add(call)
-    let released = false
-    const release = () => {
-      if (released) return
-      released = true
-      call.unlink()
-      calls.delete(call)
-      if (calls.size > 0) return
-      this.#calls.delete(runtime)
-      void this.#draining.get(runtime)?.close(false)
-    }
-    return { signal: call.signal, release }
+    return call
   }
 
   #retire(runtime: Runtime): void {

@@ -66,13 +66,39 @@ function indexTargetPrices(config: LoadedConfig): Map<string, ModelPrice> {
 function createServedPricer(pricing: PriceTable, config: LoadedConfig, app: FastifyInstance) {
   const targetPrices = indexTargetPrices(config)
   const unpriced = new Set<string>()
+  // The table's answer per provider and upstream model, found through the strings the call holds
+  // rather than a key string built and hashed per call; `warned`: the unpriced check below ran.
+  // Bounded like the table's own memo: clients can name arbitrary `<provider>/<model>` ids.
+  const seen = new Map<string, Map<string, { price: ModelPrice | undefined; warned: boolean }>>()
+  let seenCount = 0
+  const tableEntry = (provider: string, upstreamModel: string) => {
+    let byModel = seen.get(provider)
+    let entry = byModel?.get(upstreamModel)
+    if (entry) return entry
+    if (seenCount >= 2000) {
+      seen.clear()
+      seenCount = 0
+      byModel = undefined
+    }
+    if (!byModel) {
+      byModel = new Map()
+      seen.set(provider, byModel)
+    }
+    entry = { price: pricing.priceFor(provider, upstreamModel), warned: false }
+    byModel.set(upstreamModel, entry)
+    seenCount++
+    return entry
+  }
   return (gateway: GatewayContext): ModelPrice | undefined => {
     const override =
       targetPrices.size > 0
         ? targetPrices.get(targetKey(gateway.model, gateway.provider, gateway.upstreamModel))
         : undefined
-    const price = pricing.priceFor(gateway.provider, gateway.upstreamModel, override)
-    if (!price && gateway.cache !== 'HIT') {
+    if (override) return override
+    const entry = tableEntry(gateway.provider, gateway.upstreamModel)
+    const price = entry.price
+    if (!price && gateway.cache !== 'HIT' && !entry.warned) {
+      entry.warned = true
       const id = `${gateway.provider}/${gateway.upstreamModel}`
       if (!unpriced.has(id) && unpriced.size < 1000) {
         unpriced.add(id)

