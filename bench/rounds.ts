@@ -13,6 +13,8 @@ export interface Target {
   server: ChildServer
   /** What every request to this target carries, e.g. the virtual key of a stack variant. */
   request?: LoadRequest
+  /** A peer whose streamed answer failed the start-up check: left out of the stream scenario. */
+  streamFailure?: string
 }
 
 /** The targets this run started: only those the selected scenarios need. */

@@ -206,10 +206,15 @@ async function streamScenarioAt(
   const share = Math.min(1, concurrency / 8)
   const perRound = Math.max(10, Math.ceil((s.streamRequests * share) / s.rounds))
   const warmup = Math.max(8, Math.ceil(s.streamWarmupRequests * share))
+  const peers = peersIn(targets).filter((name) => targets[name]?.streamFailure === undefined)
+  const leftOut = peersIn(targets)
+    .filter((name) => !peers.includes(name))
+    .map((name) => `; ${name} left out (${targets[name]?.streamFailure})`)
+    .join('')
   const measured = await measureInRounds<StreamLoadResult, TargetName | PeerName>(
     scenario,
     targets,
-    [...targetNames, ...peersIn(targets)],
+    [...targetNames, ...peers],
     s.rounds,
     (target) =>
       streamLoad(target.origin, {
@@ -251,7 +256,7 @@ async function streamScenarioAt(
     ],
     note:
       `${scenario}: ${perRound * s.rounds} streams per target in ${s.rounds} round(s), ${delay}, ` +
-      `usage chunk included; ${failureNote(measured)}; ${ttfbGoal}`,
+      `usage chunk included; ${failureNote(measured)}; ${ttfbGoal}${leftOut}`,
     failed: totalFailed(measured),
   }
 }
