@@ -12,6 +12,26 @@ export class CounterCell {
   }
 }
 
+/** The key of one label combination in a cell map, once the values are checked against the names. */
+export function labelKey(metric: string, labelNames: readonly string[], values: readonly string[]): string {
+  if (values.length !== labelNames.length) {
+    throw new Error(`${metric}: ${labelNames.length} label values expected, got ${values.length}`)
+  }
+  return values.join('\u0000')
+}
+
+/** The labels object prom-client takes, from values in labelNames order. */
+export function labelsOf<L extends string>(
+  labelNames: readonly L[],
+  values: readonly string[],
+): Record<L, string> {
+  const labels = {} as Record<L, string>
+  labelNames.forEach((name, i) => {
+    labels[name] = values[i]!
+  })
+  return labels
+}
+
 export interface CellCounterConfig<L extends string> {
   name: string
   help: string
@@ -40,17 +60,10 @@ export class CellCounter<L extends string> {
 
   /** The cell of one label combination, values in labelNames order. Bind once, keep the cell. */
   bind(...values: string[]): CounterCell {
-    if (values.length !== this.#labelNames.length) {
-      throw new Error(`${this.#name}: ${this.#labelNames.length} label values expected, got ${values.length}`)
-    }
-    const key = values.join('\u0000')
+    const key = labelKey(this.#name, this.#labelNames, values)
     let bound = this.#cells.get(key)
     if (!bound) {
-      const labels: Partial<Record<L, string>> = {}
-      this.#labelNames.forEach((name, i) => {
-        labels[name] = values[i]
-      })
-      bound = { labels, cell: new CounterCell() }
+      bound = { labels: labelsOf(this.#labelNames, values), cell: new CounterCell() }
       this.#cells.set(key, bound)
     }
     return bound.cell

@@ -6,6 +6,7 @@
 // prom-client's own observe() would have created them.
 import { format } from 'node:util'
 import { Histogram, type Registry } from 'prom-client'
+import { labelKey, labelsOf } from './cell-counter.js'
 
 export interface CellHistogramConfig<L extends string> {
   name: string
@@ -102,17 +103,10 @@ export class CellHistogram<L extends string> {
    * child). Bind once, keep the cell.
    */
   labels(...values: string[]): HistogramCell {
-    if (values.length !== this.#labelNames.length) {
-      throw new Error(`${this.#name}: ${this.#labelNames.length} label values expected, got ${values.length}`)
-    }
-    const key = values.join('\u0000')
+    const key = labelKey(this.#name, this.#labelNames, values)
     let cell = this.#cells.get(key)
     if (!cell) {
-      const labels: Record<string, string> = {}
-      this.#labelNames.forEach((name, i) => {
-        labels[name] = values[i]!
-      })
-      cell = new HistogramCell(labels, this.#bounds, this.#noteFirst)
+      cell = new HistogramCell(labelsOf(this.#labelNames, values), this.#bounds, this.#noteFirst)
       this.#cells.set(key, cell)
     }
     return cell

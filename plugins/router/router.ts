@@ -185,6 +185,18 @@ class ResumedStream<T> implements AsyncIterableIterator<T> {
 export class Router {
   constructor(private readonly deps: RouterDeps) {}
 
+  // The lookups eligibility and the strategies are handed, made once rather than as new closures on
+  // every request; each reads deps when called.
+  readonly #inFlightOf = (target: RouteTarget) => this.deps.stats.inFlight(target.id)
+  readonly #isDisabled = (target: RouteTarget) => this.deps.isProviderDisabled!(target.provider)
+  readonly #inFlight = (id: string) => this.deps.stats.inFlight(id)
+  readonly #priceOf = (target: RouteTarget) => this.deps.priceFor!(target.provider, target.model)
+  readonly #latencyOf = (id: string) => {
+    const { latency } = this.deps.stats
+    const reading = latency.get(id)
+    return reading && { ewmaMs: reading.ewmaMs, stale: latency.isStale(id) }
+  }
+
   async route<T>(base: BaseCallContext, request: RouteRequest<T>): Promise<Routed<T>> {
     const { settings, now } = this.deps
     const deadline = now() + settings.timeout_ms
@@ -229,7 +241,7 @@ export class Router {
     const group = catalog.resolveGroup(model)
     const { targets, byId } = this.#routeTargetsOf(group)
     // One breaker read per target: eligibility, the no-target wait and each target's first admission.
-    const views = new Map<string, BreakerView>()
+    const views = new Map<string, BreakerView | undefined>()
     // Only before the first attempt: after a failure those reads are older than what happened since.
     const prefetched = progress.attempts === 0 && model === request.model ? request.breakerViews : undefined
     // Awaited only when there is something to wait for: each await is a microtask turn per call.
@@ -242,8 +254,8 @@ export class Router {
       needs: request.needs,
       capabilitiesOf: (t) => byId.get(t.id)!.resolved.capabilities,
       isOpen: (t) => views.get(t.id)!.open,
-      isDisabled: isProviderDisabled && ((t) => isProviderDisabled(t.provider)),
-      inFlight: (t) => stats.inFlight(t.id),
+      isDisabled: isProviderDisabled && this.#isDisabled,
+      inFlight: this.#inFlightOf,
       prefer: requestKind(request.needs),
     })
     const strategy = group.publicModel?.strategy ?? settings.strategy
@@ -298,8 +310,9 @@ export class Router {
       // The rate window first: a half-open breaker's one trial must not be taken and then wasted.
       const admitting = this.#admit(target, views.get(target.id))
       const admission = isThenable(admitting) ? await admitting : admitting
-      // Once only: after this call's outcome is written, the read is out of date.
-      views.delete(target.id)
+      // Once only: after this call's outcome is written, the read is out of date. Cleared, not
+      // deleted: a delete shrinks the Map's table, a new allocation on every request.
+      views.set(target.id, undefined)
       if (!admission.admitted) {
         refused.push({ target, reason: admission.reason })
         soonestRetryMs = Math.min(
@@ -330,25 +343,6 @@ export class Router {
       const attemptNo = progress.attempts
       if (observers.wantsAttempts)
         observers.attemptStart({ requestId: base.requestId, model, target, attempt: attemptNo })
-      const ended = (
-        outcome: 'success' | 'failure' | 'client_abort',
-        status: number | null = null,
-        reason: string | null = null,
-        next: 'retry' | 'fallback' | 'give-up' | null = null,
-      ) => {
-        if (!observers.wantsAttempts) return
-        observers.attemptEnd({
-          requestId: base.requestId,
-          model,
-          target,
-          attempt: attemptNo,
-          outcome,
-          status,
-          reason,
-          next,
-          durationMs: now() - started,
-        })
-      }
       try {
         // Written out, not `{ ...base, signal, model }`: on Node 20 a spread followed by a key the
         // source lacks (model) takes V8's slow path, about 1.7 µs per call.
@@ -369,7 +363,7 @@ export class Router {
           stats.recordFirstByte(target.id, now() - started)
           const recorded = breaker.report(admission.permit, 'success')
           if (recorded) await recorded
-          ended('success')
+          this.#attemptEnded(base, model, target, attemptNo, started, 'success')
           return { value, resolved }
         }
         const iterator = (value as AsyncIterable<unknown>)[Symbol.asyncIterator]()
@@ -382,7 +376,7 @@ export class Router {
         stats.recordFirstByte(target.id, now() - started)
         const recorded = breaker.report(admission.permit, 'success')
         if (recorded) await recorded
-        ended('success')
+        this.#attemptEnded(base, model, target, attemptNo, started, 'success')
         // In flight until the stream ends, whichever way it ends. A stream destroyed before its first
         // read may never be returned (Fastify destroys it before reading when the client left first): so
         // the client's abort releases too.
@@ -394,7 +388,7 @@ export class Router {
         release()
         if (base.signal.aborted || (caught instanceof ClientAbortError && !timer.timedOut)) {
           await breaker.record(admission.permit, 'neutral')
-          ended('client_abort')
+          this.#attemptEnded(base, model, target, attemptNo, started, 'client_abort')
           throw caught instanceof ClientAbortError ? caught : new ClientAbortError()
         }
         // The adapter saw its signal abort and reported a client abort; it was our deadline.
@@ -424,7 +418,12 @@ export class Router {
           rng: this.deps.rng,
         })
         base.log.debug({ target: target.id, status: classification.status, step }, 'attempt failed')
-        ended(
+        this.#attemptEnded(
+          base,
+          model,
+          target,
+          attemptNo,
+          started,
           'failure',
           classification.status,
           classification.reason,
@@ -440,6 +439,33 @@ export class Router {
         if (step.target === 'next-target') index = order.indexOf(untried[0]!)
       }
     }
+  }
+
+  /** A method, not a closure made per attempt: most attempts end in one call, often with no observer. */
+  #attemptEnded(
+    base: BaseCallContext,
+    model: string,
+    target: RouteTarget,
+    attempt: number,
+    started: number,
+    outcome: 'success' | 'failure' | 'client_abort',
+    status: number | null = null,
+    reason: string | null = null,
+    next: 'retry' | 'fallback' | 'give-up' | null = null,
+  ): void {
+    const { observers, now } = this.deps
+    if (!observers.wantsAttempts) return
+    observers.attemptEnd({
+      requestId: base.requestId,
+      model,
+      target,
+      attempt,
+      outcome,
+      status,
+      reason,
+      next,
+      durationMs: now() - started,
+    })
   }
 
   /**
@@ -475,18 +501,15 @@ export class Router {
   }
 
   #strategyContext(group: string, tokenMix: (() => TokenMix | undefined) | undefined): StrategyContext {
-    const { stats, cursors, rng, settings, priceFor } = this.deps
+    const { cursors, rng, settings, priceFor } = this.deps
     return {
       tokenMix,
-      priceOf: priceFor && ((target: RouteTarget) => priceFor(target.provider, target.model)),
+      priceOf: priceFor && this.#priceOf,
       rng,
       group,
       cursors,
-      inFlight: (id: string) => stats.inFlight(id),
-      latencyOf: (id: string) => {
-        const reading = stats.latency.get(id)
-        return reading && { ewmaMs: reading.ewmaMs, stale: stats.latency.isStale(id) }
-      },
+      inFlight: this.#inFlight,
+      latencyOf: this.#latencyOf,
       explorationRate: settings.exploration_rate,
     }
   }

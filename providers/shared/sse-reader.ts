@@ -57,7 +57,8 @@ export async function* readSseBatches(
     if (overflow) throw sseEventTooLarge(maxEventChars)
   }
   parser.feed(decoder.end())
-  // An event the upstream did not close with a blank line still counts.
+  // A last line without its newline is still parsed, but an event the upstream never closed with a
+  // blank line is discarded, as the SSE specification has it.
   parser.reset({ consume: true })
   if (pending.length > 0) yield pending
   if (overflow) throw sseEventTooLarge(maxEventChars)
