@@ -30,8 +30,3 @@ export function batchesOf<T>(stream: AsyncIterable<T>): AsyncIterable<Batch<T>> 
 async function* oneByOne<T>(stream: AsyncIterable<T>): AsyncGenerator<Batch<T>> {
   for await (const item of stream) yield { items: [item] }
 }
-
-/** Batches of items, item by item, for readers that take one at a time. */
-export async function* eachItem<T>(batches: AsyncIterable<readonly T[]>): AsyncGenerator<T> {
-  for await (const batch of batches) yield* batch
-}

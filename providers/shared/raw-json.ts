@@ -10,11 +10,7 @@ export function attachRawJson<T extends object>(value: T, text: string): T {
   return value
 }
 
-/** The original text, unless the value was changed after parsing (callers must forget it then). */
+/** The text the value was parsed from; a caller that changes the value must not send this text. */
 export function rawJsonOf(value: object): string | undefined {
   return (value as WithRaw)[rawJson]
-}
-
-export function forgetRawJson(value: object): void {
-  ;(value as WithRaw)[rawJson] = undefined
 }

@@ -3,8 +3,12 @@
 // that blamed a slow upstream. The reader now stops at maxSseEventChars with a 502.
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../plugins/gateway-error.js'
-import { eachItem } from '../../providers/shared/batch.js'
 import { maxSseEventChars, readSseBatches, type SseEvent } from '../../providers/shared/sse-reader.js'
+
+/** The reader's batches, one event at a time. */
+async function* eachItem<T>(batches: AsyncIterable<readonly T[]>): AsyncGenerator<T> {
+  for await (const batch of batches) yield* batch
+}
 
 async function* bytesOf(...parts: string[]): AsyncGenerator<Uint8Array> {
   for (const part of parts) yield new TextEncoder().encode(part)
