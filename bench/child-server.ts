@@ -7,6 +7,8 @@ import type { ProcessVitals } from './soak-vitals.js'
 export interface ChildServer {
   kind: ServerSpec['kind'] | 'portkey'
   origin: string
+  /** The server's process id (for CPU pinning: bench/cpu-pinning.ts). */
+  pid: number
   /** CPU time (user + system, µs) the server's process has used so far. */
   cpuMicros(): Promise<number>
   /** Memory now and event-loop lag since the previous call; `gc` needs the child forked with --expose-gc. */
@@ -70,6 +72,7 @@ export async function forkServer(
   return {
     kind: spec.kind,
     origin: started.origin,
+    pid: child.pid ?? -1,
     async cpuMicros() {
       const reply = nextMessage(child, 'cpu-usage')
       ask({ type: 'cpu-usage' })

@@ -1,7 +1,8 @@
-// Non-stream load with autocannon: a fixed request rate for latency, and a closed loop of
-// connections for throughput. Latencies come from autocannon's per-response event, in float ms.
+// Non-stream load: a fixed request rate for latency (paced-load.ts), and a closed loop of
+// connections for throughput with autocannon. Latencies come from autocannon's per-response event, in float ms.
 import autocannon from 'autocannon'
 import { chatPath, chatRequestBody, jsonHeaders } from './chat-payloads.js'
+import { pacedLoad } from './paced-load.js'
 
 export interface HttpLoadResult {
   latenciesMs: number[]
@@ -28,7 +29,7 @@ export interface LoadRequest {
   check?: (headers: ResponseHeaders) => string | undefined
 }
 
-type Load = Pick<autocannon.Options, 'overallRate' | 'connections' | 'duration'>
+type Load = Pick<autocannon.Options, 'connections' | 'duration'>
 
 function runAutocannon(origin: string, request: LoadRequest, load: Load): Promise<HttpLoadResult> {
   const { check } = request
@@ -87,10 +88,7 @@ function runAutocannon(origin: string, request: LoadRequest, load: Load): Promis
   })
 }
 
-/**
- * autocannon's rate limit releases each connection's per-second quota at the top of every second,
- * so this is `connections`-wide bursts adding up to `rate` per second, not evenly spaced arrivals.
- */
+/** Evenly paced arrivals at `rate` over `connections` keep-alive sockets (bench/paced-load.ts). */
 export function fixedRate(
   origin: string,
   rate: number,
@@ -98,7 +96,7 @@ export function fixedRate(
   seconds: number,
   request: LoadRequest = {},
 ) {
-  return runAutocannon(origin, request, { overallRate: rate, connections, duration: seconds })
+  return pacedLoad(origin, { rate, seconds, connections }, request)
 }
 
 export function maxThroughput(

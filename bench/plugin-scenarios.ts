@@ -58,7 +58,7 @@ export const goals = {
 
 const loadNote = (s: BenchSettings) =>
   `${s.durationSeconds} s per target in ${s.pluginRounds} round(s) after a ${s.warmupSeconds} s warm-up, ` +
-  `autocannon overallRate ${s.pluginRate} req/s over ${s.pluginConnections} connection (requests one after another)`
+  `${s.pluginRate} req/s evenly paced over ${s.pluginConnections} connection`
 
 function achievedNote(merged: Record<string, MergedHttp>): string {
   return namesOf(merged)

@@ -107,6 +107,7 @@ export async function startPortkey(script: string): Promise<ChildServer> {
   return {
     kind: 'portkey',
     origin,
+    pid: child.pid ?? -1,
     cpuMicros: () => procCpuMicros(child.pid ?? -1),
     // Not a bench child: no IPC, so memory comes from /proc and there is no event-loop figure.
     vitals: async () => ({

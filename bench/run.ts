@@ -7,6 +7,7 @@ import type { RedisPlace } from './anygate-variants.js'
 import { benchKeyPrefix, connectBenchRedis, defaultBenchRedisUrl, deleteBenchKeys } from './bench-redis.js'
 import { expectedStreamEvents } from './chat-payloads.js'
 import { type ChildServer, forkServer } from './child-server.js'
+import { describePlan, type PinPlan, pinPlan, pinProcess } from './cpu-pinning.js'
 import { idleScenario } from './idle-streams.js'
 import { cacheScenario, pluginsScenario } from './plugin-scenarios.js'
 import { findPortkey, portkeyPackage } from './portkey.js'
@@ -48,7 +49,30 @@ const scenarioRunners: Record<
   stack: stackScenario,
 }
 
-function report(outcomes: readonly ScenarioOutcome[], seconds: number, peerNote?: string): string {
+/** The gateways under test on their own core; this process and the fake upstream on the rest. */
+async function pinServers(
+  plan: PinPlan | undefined,
+  upstream: ChildServer,
+  targets: Targets,
+): Promise<boolean> {
+  if (!plan) return false
+  const servers = Object.values(targets)
+    .map((target) => target.server)
+    .filter((server) => server !== upstream)
+  const pinned = await Promise.all([
+    pinProcess(process.pid, plan.load),
+    pinProcess(upstream.pid, plan.load),
+    ...servers.map((server) => pinProcess(server.pid, plan.servers)),
+  ])
+  return pinned.every(Boolean)
+}
+
+function report(
+  outcomes: readonly ScenarioOutcome[],
+  seconds: number,
+  pinning: string,
+  peerNote?: string,
+): string {
   const main = outcomes.filter((outcome) => outcome.rows.length > 0)
   const groups = outcomes.flatMap((outcome) => (outcome.group ? [outcome.group] : []))
   const lines = ['## AnyGate benchmark', '']
@@ -76,7 +100,7 @@ function report(outcomes: readonly ScenarioOutcome[], seconds: number, peerNote?
   for (const outcome of outcomes) if (outcome.section) lines.push(outcome.section, '')
   if (peerNote) lines.push(peerNote)
   lines.push(
-    `- machine: ${machineNote()}, load average ${loadNote()} (1/5/15 min) at the end; load generator, fake upstream and every gateway in separate processes; ` +
+    `- machine: ${machineNote()}, load average ${loadNote()} (1/5/15 min) at the end; load generator, fake upstream and every gateway in separate processes, ${pinning}; ` +
       `run took ${seconds} s`,
     '',
   )
@@ -134,13 +158,17 @@ async function main(): Promise<void> {
           .join(', '),
     )
 
+    const plan = pinPlan(cpus().length, platform(), process.env)
+    const pinning = describePlan(plan, await pinServers(plan, upstream, targets))
+    progress(`bench: ${pinning}`)
+
     const events = expectedStreamEvents(settings.streamChunks)
     await checkTargets(targets, events)
     const outcomes: ScenarioOutcome[] = []
     for (const scenario of scenarios)
       outcomes.push(await scenarioRunners[scenario](targets, settings, events))
 
-    process.stdout.write(report(outcomes, Math.round((Date.now() - started) / 1000), peerNote))
+    process.stdout.write(report(outcomes, Math.round((Date.now() - started) / 1000), pinning, peerNote))
     // Figures measured over failing requests mean nothing: say so in the exit code.
     if (outcomes.some((outcome) => outcome.failed > 0)) process.exitCode = 1
   } finally {

@@ -90,7 +90,7 @@ async function fixedRateAt(targets: Targets, s: BenchSettings, rate: number) {
       ),
     ] satisfies ReportRow[],
     note:
-      `${scenario}: ${s.durationSeconds} s per target in ${s.rounds} round(s), autocannon overallRate over ` +
+      `${scenario}: ${s.durationSeconds} s per target in ${s.rounds} round(s), requests evenly paced (open loop) over ` +
       `${s.rateConnections} connections; achieved req/s ${achieved}; ${failureNote(measured)}`,
     failed: totalFailed(measured),
     groupRows: [

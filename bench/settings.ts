@@ -13,8 +13,8 @@ export interface BenchSettings {
   /** Rates of the fixed-rate scenario, each measured on its own (BENCH_RATES=200,500,1000). */
   fixedRates: number[]
   /**
-   * Connections autocannon spreads the fixed rate over. autocannon sends each second's quota at
-   * once, so N connections means N-wide bursts: few connections keep queueing out of the latency.
+   * Keep-alive connections the evenly paced requests of the fixed rate share (bench/paced-load.ts):
+   * enough that a request seldom waits for a free one when an answer is late.
    */
   rateConnections: number
   throughputConnections: number
@@ -91,7 +91,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     warmupSeconds: Math.min(1, Math.max(0.3, durationSeconds / 5)),
     rounds: Math.max(1, Math.min(3, Math.floor(durationSeconds))),
     fixedRates: rateList(env),
-    rateConnections: 2,
+    rateConnections: 8,
     throughputConnections: 32,
     pluginRate: 200,
     pluginConnections: 1,
