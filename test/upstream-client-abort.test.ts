@@ -1,10 +1,9 @@
-// The upstream client's own abort source (CallAbort, in place of an AbortController) and its
-// listener-based body reader, against real HTTP servers: the total timeout, the client's abort, a
-// body cut short, the size limit, and the text kept for a pass-through answer.
+// The upstream client's aborts and its body reader (upstream-body.ts), against real HTTP servers:
+// the total timeout, the client's abort, a body cut short, the size limit, and the text kept for a
+// pass-through answer.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { ClientAbortError, GatewayError } from '../plugins/gateway-error.js'
-import { CallAbort } from '../providers/shared/call-abort.js'
 import { rawJsonOf } from '../providers/shared/raw-json.js'
 import { readText, UpstreamClient } from '../providers/shared/upstream-client.js'
 import { startFakeUpstream } from './helpers/fake-upstream.js'
@@ -20,25 +19,6 @@ function clientFor(url: string, totalMs = 60_000) {
 }
 
 const refuse = (refusal: { status: number }) => new Error(`refused ${refusal.status}`)
-
-describe('CallAbort', () => {
-  it('calls its one listener once, and not after it was removed', () => {
-    const first = new CallAbort()
-    let calls = 0
-    first.addEventListener('abort', () => calls++)
-    first.abort()
-    first.abort()
-    expect(first.aborted).toBe(true)
-    expect(calls).toBe(1)
-
-    const second = new CallAbort()
-    const listener = () => calls++
-    second.addEventListener('abort', listener)
-    second.removeEventListener('abort', listener)
-    second.abort()
-    expect(calls).toBe(1)
-  })
-})
 
 describe('UpstreamClient aborts', () => {
   it('fails a call the upstream never answers with the total timeout', async () => {

@@ -1,10 +1,10 @@
 // An abort signal for the router's per-call and per-attempt signals: aborted by its owner (drain cut,
-// attempt deadline) or when the signal it follows aborts. Like providers/shared/call-abort.ts it is
-// not an EventTarget: a real AbortController plus an EventTarget listener on its source cost several
-// µs per request each, and the holder and the attempt timer made one per call. Its readers (the
-// router, upstream-client, undici, node:timers/promises) only use `aborted`, `reason` and
-// add/removeEventListener('abort'), which it implements with the same semantics: listeners run once,
-// in the order added, with no duplicates; one added after the abort never runs.
+// attempt deadline) or when the signal it follows aborts. It is not an EventTarget: a real
+// AbortController plus an EventTarget listener on its source cost several µs per request each, and
+// the holder and the attempt timer made one per call. Its readers (the router, upstream-client,
+// undici, node:timers/promises) only use `aborted`, `reason` and add/removeEventListener('abort'),
+// which it implements with the same semantics: listeners run once, in the order added, with no
+// duplicates; one added after the abort never runs.
 
 type Listener = (event: { type: 'abort' }) => void
 

@@ -1,7 +1,7 @@
 // HTTP to one upstream origin: a keep-alive undici Pool, the three timeouts from config, and the
-// client's AbortSignal wired through, with undici's failures mapped to gateway errors.
+// client's AbortSignal wired through, with undici's failures mapped to gateway errors. Calls go
+// through pool.dispatch() with a handler of our own (upstream-body.ts), not request()'s Readable.
 
-import type { Dispatcher } from 'undici'
 import { Pool } from 'undici'
 import type { Timeouts } from '../../config/schema.js'
 import {
@@ -12,9 +12,9 @@ import {
   upstreamUnreachable,
 } from '../../plugins/gateway-error.js'
 import { withTraceHeaders } from '../../plugins/tracing/upstream-headers.js'
-import { CallAbort } from './call-abort.js'
 import { attachRawJson } from './raw-json.js'
 import { readSseBatches, type SseEvent } from './sse-reader.js'
+import { UpstreamBody } from './upstream-body.js'
 
 export interface UpstreamClientOptions {
   provider: string
@@ -42,8 +42,14 @@ export interface UpstreamRefusal {
   retryAfter: string | undefined
 }
 
+export interface UpstreamResponse {
+  statusCode: number
+  headers: UpstreamBody['headers']
+  body: UpstreamBody
+}
+
 export interface UpstreamCall {
-  response: Dispatcher.ResponseData
+  response: UpstreamResponse
   /** Wraps a failure while reading the body into the same gateway errors as the call itself. */
   mapError(err: unknown): Error
 }
@@ -53,8 +59,6 @@ const undiciTimeoutPhases: Record<string, string> = {
   UND_ERR_HEADERS_TIMEOUT: 'first byte',
   UND_ERR_BODY_TIMEOUT: 'idle body',
 }
-
-const ignoreBodyError = () => {}
 
 export class UpstreamClient {
   readonly #pool: Pool
@@ -76,24 +80,23 @@ export class UpstreamClient {
   }
 
   async request(req: UpstreamRequest): Promise<UpstreamCall> {
-    // One abort source and one timer per call, cleared when the body closes. AbortSignal.timeout()
-    // with AbortSignal.any() did the same but cost ~25 µs and GC-heavy weak references per request;
-    // CallAbort is an AbortController without the EventTarget (call-abort.ts).
-    const controller = new CallAbort()
+    // One timer per call, cleared when the body closes (read to its end, released, aborted or
+    // failed). AbortSignal.timeout() with AbortSignal.any() did the same but cost ~25 µs and GC-heavy
+    // weak references per request; the body aborts its own dispatch instead.
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
-      controller.abort()
+      body.abort()
     }, this.options.timeouts.total_ms)
-    const onClientAbort = () => controller.abort()
-    req.signal.addEventListener('abort', onClientAbort, { once: true })
-    const cleanup = () => {
+    const onClientAbort = () => body.abort()
+    const body = new UpstreamBody(() => {
       clearTimeout(timer)
       req.signal.removeEventListener('abort', onClientAbort)
-    }
+    })
+    req.signal.addEventListener('abort', onClientAbort, { once: true })
     const mapError = (err: unknown) => this.#mapError(err, req.signal, timedOut)
     try {
-      const response = await this.#pool.request({
+      await body.send(this.#pool, {
         method: req.method,
         path: this.#basePath + req.path,
         // traceparent of the attempt span when tracing is on (a no-op check when it is off).
@@ -102,18 +105,11 @@ export class UpstreamClient {
           req.headers ? Object.assign({}, this.#headers, req.headers) : this.#headers,
         ),
         body: req.body,
-        signal: controller.signal,
       })
-      // on, not once: a body closes once, and once() wraps the listener in two more objects.
-      response.body.on('close', cleanup)
-      // Readers see body errors through their own iteration; this listener only keeps a body that
-      // is destroyed unread (client gone, stream abandoned) from raising an uncaught exception.
-      response.body.on('error', ignoreBodyError)
-      return { response, mapError }
     } catch (err) {
-      cleanup()
       throw mapError(err)
     }
+    return { response: { statusCode: body.statusCode, headers: body.headers, body }, mapError }
   }
 
   #mapError(err: unknown, clientSignal: AbortSignal, timedOut: boolean): Error {
@@ -144,7 +140,7 @@ export class UpstreamClient {
     if (statusCode >= 200 && statusCode < 300) {
       const contentType = String(headers['content-type'] ?? '')
       if (contentType.includes(accept)) return call
-      responseBody.destroy()
+      responseBody.abort()
       throw upstreamBadResponse(
         this.options.provider,
         `expected ${accept}, got "${contentType || 'no content-type'}"`,
@@ -187,8 +183,8 @@ export class UpstreamClient {
 
 /**
  * The accepted call's server-sent events through a provider's `translate`, an array of events per
- * body read. Read failures map like the call's own; at the end the body is drained (finished
- * normally) or destroyed (anything else).
+ * body read. Read failures map like the call's own; at the end the body is released: drained
+ * (finished normally: after [DONE] the connection goes back to the pool) or aborted (anything else).
  */
 export async function* translateSse<T>(
   call: UpstreamCall,
@@ -197,83 +193,17 @@ export async function* translateSse<T>(
   const body = call.response.body
   let completed = false
   try {
-    // destroyOnReturn false: stopping at the stream's end marker must not destroy the body.
-    yield* translate(readSseBatches(body.iterator({ destroyOnReturn: false })))
+    // The body's iterator has no return(): stopping at the stream's end marker leaves it unreleased.
+    yield* translate(readSseBatches(body))
     completed = true
   } catch (err) {
     throw call.mapError(err)
   } finally {
-    releaseBody(body, completed)
+    body.release(completed)
   }
 }
 
-/**
- * Ends a streamed body the parser stopped reading (after [DONE]): drained, the socket goes back to
- * the pool; destroyed (an AbortError per stream) it would be lost. Unfinished bodies are destroyed.
- */
-export function releaseBody(body: Dispatcher.ResponseData['body'], completed: boolean): void {
-  if (body.destroyed || body.readableEnded) return
-  if (completed) body.dump().catch(() => {})
-  else body.destroy()
-}
-
-const prematureClose = () =>
-  Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })
-
-/**
- * Reads a body as text, at most `limit` bytes; the rest is discarded. Plain 'data'/'end' listeners
- * rather than `for await`: a stream's async iterator builds an end-of-stream watcher and a promise
- * per chunk, a measurable share of a non-stream call's CPU for the usual one-chunk body.
- */
-export function readText(body: Dispatcher.ResponseData['body'], limit = 1 << 20): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = []
-    let size = 0
-    const text = () =>
-      parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8')
-    const onData = (chunk: Buffer) => {
-      if (size + chunk.length > limit) {
-        parts.push(chunk.subarray(0, limit - size))
-        size = limit
-        settle()
-        body.destroy()
-        resolve(text())
-        return
-      }
-      parts.push(chunk)
-      size += chunk.length
-    }
-    const onEnd = () => {
-      settle()
-      resolve(text())
-    }
-    const onError = (err: Error) => {
-      settle()
-      reject(err)
-    }
-    // A body destroyed before its end (the call aborted) fails the read, as `for await` did.
-    const onClose = () => {
-      settle()
-      reject(prematureClose())
-    }
-    const settle = () => {
-      body.off('data', onData)
-      body.off('end', onEnd)
-      body.off('error', onError)
-      body.off('close', onClose)
-    }
-    if (body.destroyed) {
-      reject(body.errored ?? prematureClose())
-      return
-    }
-    if (body.readableEnded) {
-      resolve('')
-      return
-    }
-    // Plain on(): settle() removes all four at the first of them, and once() costs two objects each.
-    body.on('data', onData)
-    body.on('end', onEnd)
-    body.on('error', onError)
-    body.on('close', onClose)
-  })
+/** Reads a body as text, at most `limit` bytes; past it the call is aborted and the rest discarded. */
+export function readText(body: UpstreamBody, limit = 1 << 20): Promise<string> {
+  return body.text(limit)
 }
