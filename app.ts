@@ -18,6 +18,7 @@ import metricsPlugin from './plugins/metrics/index.js'
 import requestLog, { redactPaths, requestIdFor } from './plugins/request-log.js'
 import type { RouterClock } from './plugins/router/index.js'
 import runtimePlugin, { type ReloadSource } from './plugins/runtime/index.js'
+import { splitLargeSchemas } from './plugins/schema-split.js'
 import spendPlugin, { type SpendPluginOptions } from './plugins/spend/index.js'
 import storePlugin from './plugins/store/index.js'
 import { useStrictJsonParser } from './plugins/strict-json.js'
@@ -93,7 +94,10 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
         // parentSchema in errors lets validation-message.ts list the allowed values.
         verbose: true,
         allErrors: false,
+        // Referenced schemas compile to functions of their own: see plugins/schema-split.ts.
+        inlineRefs: false,
       },
+      plugins: [splitLargeSchemas],
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -2,7 +2,7 @@
 // breakers, retry or fall back as retry-policy decides, and report what served the request.
 // Providers never see any of it: each attempt is one plain adapter call.
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { CallContext } from '../../providers/contract.js'
+import type { CallContext, Capabilities } from '../../providers/contract.js'
 import { type CapabilityName, unsupportedCapability } from '../capabilities.js'
 import { ClientAbortError, GatewayError } from '../gateway-error.js'
 import { headerSafe } from '../header-value.js'
@@ -239,7 +239,7 @@ export class Router {
   ): Promise<{ value: T; resolved: ResolvedModel } | { fallback: string; kind: FallbackKind }> {
     const { catalog, settings, breaker, stats, now, observers, isProviderDisabled } = this.deps
     const group = catalog.resolveGroup(model)
-    const { targets, byId } = this.#routeTargetsOf(group)
+    const { targets, byId, capabilitiesOf } = this.#routeTargetsOf(group)
     // One breaker read per target: eligibility, the no-target wait and each target's first admission.
     const views = new Map<string, BreakerView | undefined>()
     // Only before the first attempt: after a failure those reads are older than what happened since.
@@ -252,7 +252,7 @@ export class Router {
       views.set(view.targetId, view)
     const eligibility = filterEligible(targets, {
       needs: request.needs,
-      capabilitiesOf: (t) => byId.get(t.id)!.resolved.capabilities,
+      capabilitiesOf,
       isOpen: (t) => views.get(t.id)!.open,
       isDisabled: isProviderDisabled && this.#isDisabled,
       inFlight: this.#inFlightOf,
@@ -261,7 +261,8 @@ export class Router {
     const strategy = group.publicModel?.strategy ?? settings.strategy
     const { tokenMix } = request
     const tokenizerModel = eligibility.eligible[0]?.model ?? model
-    const mix = tokenMix && (() => tokenMix(tokenizerModel))
+    // Only lowest-cost reads the estimate: no closure for the other strategies.
+    const mix = strategy === 'lowest-cost' && tokenMix ? () => tokenMix(tokenizerModel) : undefined
     const order = orderCandidates(strategy, eligibility, this.#strategyContext(model, mix))
     if (observers.wantsDecisions) {
       observers.decision({
@@ -300,13 +301,14 @@ export class Router {
     let attemptsInGroup = 0
     let index = 0
     let lastError: unknown
-    const tried = new Set<string>()
-    // Targets refused at admission (no attempt spent), for the error when nothing is left.
-    const refused: SkippedTarget[] = []
+    // Targets tried so far, and those refused at admission (no attempt spent, for the error when
+    // nothing is left). Made when a target fails or refuses, which is where they are read: most calls
+    // are served by their first target and need neither.
+    let tried: Set<string> | undefined
+    let refused: SkippedTarget[] | undefined
     let soonestRetryMs: number | undefined
     for (;;) {
       const target = order[index]!
-      tried.add(target.id)
       // The rate window first: a half-open breaker's one trial must not be taken and then wasted.
       const admitting = this.#admit(target, views.get(target.id))
       const admission = isThenable(admitting) ? await admitting : admitting
@@ -314,6 +316,9 @@ export class Router {
       // deleted: a delete shrinks the Map's table, a new allocation on every request.
       views.set(target.id, undefined)
       if (!admission.admitted) {
+        tried ??= new Set()
+        const triedSoFar = tried.add(target.id)
+        refused ??= []
         refused.push({ target, reason: admission.reason })
         soonestRetryMs = Math.min(
           soonestRetryMs ?? Number.POSITIVE_INFINITY,
@@ -322,7 +327,7 @@ export class Router {
         if (observers.wantsDecisions) {
           observers.skip({ requestId: base.requestId, model, target: target.id, reason: admission.reason })
         }
-        const next = order.findIndex((t) => !tried.has(t.id))
+        const next = order.findIndex((t) => !triedSoFar.has(t.id))
         if (next >= 0) {
           index = next
           continue
@@ -384,6 +389,8 @@ export class Router {
         else base.signal.addEventListener('abort', release, { once: true })
         return { value: new ResumedStream(first, iterator, release) as T, resolved }
       } catch (caught) {
+        tried ??= new Set()
+        const triedSoFar = tried.add(target.id)
         timer.stop()
         release()
         if (base.signal.aborted || (caught instanceof ClientAbortError && !timer.timedOut)) {
@@ -404,7 +411,7 @@ export class Router {
         await breaker.record(admission.permit, classification.breaker)
         stats.recordError(target.id, err)
         lastError = err
-        const untried = order.filter((t) => !tried.has(t.id))
+        const untried = order.filter((t) => !triedSoFar.has(t.id))
         const step = decideNextStep({
           classification,
           attemptsInGroup,
@@ -487,14 +494,19 @@ export class Router {
   // Public model groups are resolved once by the catalog; their route targets are derived once too.
   readonly #routeTargets = new WeakMap<
     ModelGroup,
-    { targets: RouteTarget[]; byId: Map<string, GroupTarget> }
+    {
+      targets: RouteTarget[]
+      byId: Map<string, GroupTarget>
+      capabilitiesOf: (target: RouteTarget) => Capabilities
+    }
   >()
 
   #routeTargetsOf(group: ModelGroup) {
     let derived = this.#routeTargets.get(group)
     if (!derived) {
       const targets = group.targets.map(toRouteTarget)
-      derived = { targets, byId: new Map(targets.map((t, i) => [t.id, group.targets[i]!])) }
+      const byId = new Map(targets.map((t, i) => [t.id, group.targets[i]!]))
+      derived = { targets, byId, capabilitiesOf: (t) => byId.get(t.id)!.resolved.capabilities }
       this.#routeTargets.set(group, derived)
     }
     return derived
