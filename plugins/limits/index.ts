@@ -22,7 +22,7 @@ import {
   type LibraryResult,
   readLibraryResult,
 } from './library-limits.js'
-import type { ParallelSlots } from './parallel.js'
+import type { ParallelSlots, SlotResult } from './parallel.js'
 import {
   type LimitReading,
   type LimitScope,
@@ -37,7 +37,19 @@ import {
   tooManyStreams,
 } from './responses.js'
 import { limitWindowsFor, parallelSlotsFor } from './stores.js'
-import type { LimitWindows, WindowCharge } from './windows.js'
+import type { LimitWindows, TakeResult, WindowCharge } from './windows.js'
+
+/** What each limit check answered: global_rpm, per_ip_rpm, the rpm windows, max_parallel, the stream slot. */
+type Answered = [
+  global: LibraryResult | undefined,
+  ip: LibraryResult | undefined,
+  taken: TakeResult | undefined,
+  keySlot: SlotResult | undefined,
+  openStream: SlotResult | undefined,
+]
+/** The same, while some store may still be answering. */
+type MaybePending<T extends unknown[]> = { [K in keyof T]: T[K] | Promise<T[K]> }
+type Answers = MaybePending<Answered>
 
 export interface RequestLimits {
   windows: LimitWindows
@@ -88,13 +100,25 @@ export default fp(
       ipLimiter = await createLibraryLimiter(app, settings.per_ip_rpm, (request) => `ip:${request.ip}`)
     const libraryGuard = app.stateStore.guard('rate-limit')
 
-    /** One @fastify/rate-limit counter: undefined when the store failed (on_error decides). */
-    function askLibrary(limiter: LibraryLimiter, request: FastifyRequest) {
-      return libraryGuard.run<LibraryResult | undefined>(
-        'rate-limit',
-        () => limiter(request),
-        () => undefined,
-      )
+    /**
+     * One @fastify/rate-limit counter: undefined when the store failed (on_error decides). The
+     * library's memory store answers at once and cannot fail, so without Redis it skips the guard.
+     */
+    const askLibrary = app.stateStore.redis
+      ? (limiter: LibraryLimiter, request: FastifyRequest) =>
+          libraryGuard.run<LibraryResult | undefined>(
+            'rate-limit',
+            async () => limiter(request),
+            () => undefined,
+          )
+      : (limiter: LibraryLimiter, request: FastifyRequest) => limiter(request)
+
+    // The memory stores answer at once: their sync forms spare a promise per check and request.
+    const acquireSlot = (key: string, limit: number): SlotResult | Promise<SlotResult> =>
+      parallel.acquireNow ? parallel.acquireNow(key, limit) : parallel.acquire(key, limit)
+    const releaseSlot = (key: string, lease: string): void => {
+      if (parallel.releaseNow) parallel.releaseNow(key, lease)
+      else void parallel.release(key, lease)
     }
 
     /** The max_streams_per_key slot a streaming request takes, when that limit applies. */
@@ -112,14 +136,15 @@ export default fp(
 
     // Every check is asked at once, so the request waits for one store round trip, not one per
     // limit. The answers are then read in a fixed order (store down, rpm, max_parallel, streams);
-    // a slot taken for a request some other check refuses is given back at once.
-    async function enforce(
+    // a slot taken for a request some other check refuses is given back at once. Returns a promise
+    // only when a store answers asynchronously; otherwise refusals are thrown at once.
+    function enforce(
       request: FastifyRequest,
       reply: FastifyReply,
       principal: Principal | null,
       modelLimit: number | undefined,
       model: string | undefined,
-    ): Promise<void> {
+    ): Promise<void> | undefined {
       const charges: WindowCharge[] = []
       const scopes: LimitScope[] = []
       if (principal?.rpm !== undefined) {
@@ -132,62 +157,65 @@ export default fp(
       }
       const maxParallel = principal?.max_parallel
       const streamSlot = streamSlotOf(request, principal)
-      const [global, ip, taken, keySlot, openStream] = await Promise.all([
+      const answers: Answers = [
         globalLimiter && askLibrary(globalLimiter, request),
         ipLimiter && askLibrary(ipLimiter, request),
-        charges.length > 0 ? windows.take(charges) : undefined,
-        principal && maxParallel !== undefined ? parallel.acquire(principal.id, maxParallel) : undefined,
-        streamSlot && parallel.acquire(streamSlot.key, streamSlot.limit),
-      ])
-      const leases: [key: string, lease: string][] = []
-      if (principal && keySlot?.lease !== undefined) leases.push([principal.id, keySlot.lease])
-      if (streamSlot && openStream?.lease !== undefined) leases.push([streamSlot.key, openStream.lease])
-      const refuse = (err: Error): never => {
-        for (const [key, lease] of leases) void parallel.release(key, lease)
-        throw err
-      }
+        charges.length === 0 ? undefined : windows.takeNow ? windows.takeNow(charges) : windows.take(charges),
+        principal && maxParallel !== undefined ? acquireSlot(principal.id, maxParallel) : undefined,
+        streamSlot && acquireSlot(streamSlot.key, streamSlot.limit),
+      ]
+      const judge = ([global, ip, taken, keySlot, openStream]: Answered): void => {
+        const leases: [key: string, lease: string][] = []
+        if (principal && keySlot?.lease !== undefined) leases.push([principal.id, keySlot.lease])
+        if (streamSlot && openStream?.lease !== undefined) leases.push([streamSlot.key, openStream.lease])
+        const refuse = (err: Error): never => {
+          for (const [key, lease] of leases) releaseSlot(key, lease)
+          throw err
+        }
 
-      const libraryDown = (globalLimiter && global === undefined) || (ipLimiter && ip === undefined)
-      if ((libraryDown && libraryGuard.onError === 'deny') || (taken?.degraded && !taken.admitted))
-        refuse(limitsUnavailable())
-      const readings: LimitReading[] = []
-      const refusals: Refusal[] = []
-      for (const [result, scope] of [
-        [global, { kind: 'global' }],
-        [ip, { kind: 'ip' }],
-      ] as const) {
-        if (!result) continue
-        const read = readLibraryResult(result, scope)
-        if (read.reading) readings.push(read.reading)
-        if (read.refusal) refusals.push(read.refusal)
-      }
-      if (taken && !taken.degraded) {
-        const read = readTake(taken, charges, scopes, 'requests')
-        readings.push(...read.readings)
-        if (read.refusal) refusals.push(read.refusal)
-      }
-      if (refusals.length > 0) {
-        // The client has to wait for every limit it hit: report the longest wait.
-        const refusal = refusals.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a))
-        setLimitHeaders(reply, 'requests', { limit: refusal.limit, remaining: 0, resetMs: refusal.resetMs })
-        refuse(limitExceeded(refusal))
-      }
-      const reading = tightest(readings)
-      if (reading) setLimitHeaders(reply, 'requests', reading)
+        const libraryDown = (globalLimiter && global === undefined) || (ipLimiter && ip === undefined)
+        if ((libraryDown && libraryGuard.onError === 'deny') || (taken?.degraded && !taken.admitted))
+          refuse(limitsUnavailable())
+        const readings: LimitReading[] = []
+        const refusals: Refusal[] = []
+        for (const [result, scope] of [
+          [global, { kind: 'global' }],
+          [ip, { kind: 'ip' }],
+        ] as const) {
+          if (!result) continue
+          const read = readLibraryResult(result, scope)
+          if (read.reading) readings.push(read.reading)
+          if (read.refusal) refusals.push(read.refusal)
+        }
+        if (taken && !taken.degraded) {
+          const read = readTake(taken, charges, scopes, 'requests')
+          readings.push(...read.readings)
+          if (read.refusal) refusals.push(read.refusal)
+        }
+        if (refusals.length > 0) {
+          // The client has to wait for every limit it hit: report the longest wait.
+          const refusal = refusals.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a))
+          setLimitHeaders(reply, 'requests', { limit: refusal.limit, remaining: 0, resetMs: refusal.resetMs })
+          refuse(limitExceeded(refusal))
+        }
+        const reading = tightest(readings)
+        if (reading) setLimitHeaders(reply, 'requests', reading)
 
-      if (principal && maxParallel !== undefined && keySlot && !keySlot.acquired)
-        refuse(keySlot.degraded ? limitsUnavailable() : tooManyInFlight(principal.name, maxParallel))
-      if (streamSlot && openStream && !openStream.acquired)
-        refuse(openStream.degraded ? limitsUnavailable() : tooManyStreams(streamSlot.who, streamSlot.limit))
-      for (const [key, lease] of leases) releaseWhenOver(reply, key, lease)
+        if (principal && maxParallel !== undefined && keySlot && !keySlot.acquired)
+          refuse(keySlot.degraded ? limitsUnavailable() : tooManyInFlight(principal.name, maxParallel))
+        if (streamSlot && openStream && !openStream.acquired)
+          refuse(openStream.degraded ? limitsUnavailable() : tooManyStreams(streamSlot.who, streamSlot.limit))
+        for (const [key, lease] of leases) releaseWhenOver(reply, key, lease)
+      }
+      if (answers.some((answer) => answer instanceof Promise)) return Promise.all(answers).then(judge)
+      judge(answers as Answered)
+      return undefined
     }
 
     // 'close' fires once the response is over whichever way: sent in full (after the last byte of a
     // stream) or cut by the client. onResponse would miss the cut ones and leak their slots.
     function releaseWhenOver(reply: FastifyReply, key: string, lease: string): void {
-      const release = () => {
-        void parallel.release(key, lease)
-      }
+      const release = () => releaseSlot(key, lease)
       if (reply.raw.destroyed) release()
       else reply.raw.once('close', release)
     }
@@ -211,7 +239,14 @@ export default fp(
       ) {
         return done()
       }
-      enforce(request, reply, principal, modelLimit, model).then(() => done(), done)
+      let enforced: Promise<void> | undefined
+      try {
+        enforced = enforce(request, reply, principal, modelLimit, model)
+      } catch (err) {
+        return done(err as Error)
+      }
+      if (enforced) enforced.then(() => done(), done)
+      else done()
     })
   },
   {

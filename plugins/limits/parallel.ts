@@ -20,6 +20,9 @@ export interface SlotResult {
 export interface ParallelSlots {
   acquire(key: string, limit: number): Promise<SlotResult>
   release(key: string, lease: string): Promise<void>
+  /** `acquire` and `release` done at once, for a store that needs no I/O: no promise per request. */
+  acquireNow?(key: string, limit: number): SlotResult
+  releaseNow?(key: string, lease: string): void
   /** Calls in flight for the key now. */
   inFlight(key: string): Promise<number>
 }
@@ -30,6 +33,10 @@ export class MemoryParallelSlots implements ParallelSlots {
   readonly #inFlight = new Map<string, number>()
 
   async acquire(key: string, limit: number): Promise<SlotResult> {
+    return this.acquireNow(key, limit)
+  }
+
+  acquireNow(key: string, limit: number): SlotResult {
     const current = this.#inFlight.get(key) ?? 0
     if (current >= limit) return { acquired: false, inFlight: current, lease: undefined, degraded: false }
     this.#inFlight.set(key, current + 1)
@@ -37,6 +44,10 @@ export class MemoryParallelSlots implements ParallelSlots {
   }
 
   async release(key: string): Promise<void> {
+    this.releaseNow(key)
+  }
+
+  releaseNow(key: string): void {
     const current = this.#inFlight.get(key) ?? 0
     if (current <= 1) this.#inFlight.delete(key)
     else this.#inFlight.set(key, current - 1)

@@ -30,7 +30,8 @@ export function formatDuration(ms: number): string {
   if (whole < 1000) return `${whole}ms`
   const hours = Math.floor(whole / 3_600_000)
   const minutes = Math.floor((whole % 3_600_000) / 60_000)
-  const seconds = `${Number(((whole % 60_000) / 1000).toFixed(3))}s`
+  // Whole ms over 1000 prints with at most three decimals and no trailing zeros, as toFixed(3) would.
+  const seconds = `${(whole % 60_000) / 1000}s`
   if (hours > 0) return `${hours}h${minutes}m${seconds}`
   if (minutes > 0) return `${minutes}m${seconds}`
   return seconds

@@ -19,7 +19,7 @@ import {
   tightest,
 } from './responses.js'
 import { limitWindowsFor } from './stores.js'
-import type { LimitWindows, WindowCharge } from './windows.js'
+import type { LimitWindows, TakeResult, WindowCharge } from './windows.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,8 +27,11 @@ declare module 'fastify' {
     tokenLimits?: { windows: LimitWindows }
   }
   interface FastifyRequest {
-    /** The tpm take in flight: resolves to its refusal, or null once the tokens are reserved. */
-    tokenReservation: Promise<Error | null> | null
+    /**
+     * The tpm take: its refusal, or null once the tokens are reserved (or when none were asked); a
+     * promise of either while a store with I/O answers.
+     */
+    tokenReservation: Promise<Error | null> | Error | null
   }
 }
 
@@ -49,23 +52,20 @@ export default fp(
     app.decorate('tokenLimits', { windows })
     app.decorateRequest('tokenReservation', null)
 
-    /** Takes the estimate from every tpm window; throws the 429 when one refuses. */
-    async function reserve(
+    /** Reads the take of the estimate from every tpm window: the 429 when one refused, else null. */
+    function reserved(
       request: FastifyRequest,
       reply: FastifyReply,
+      taken: TakeResult,
       charges: WindowCharge[],
       scopes: LimitScope[],
       amount: number,
-    ): Promise<void> {
-      const taken = await windows.take(charges)
-      if (taken.degraded) {
-        if (!taken.admitted) throw limitsUnavailable()
-        return
-      }
+    ): Error | null {
+      if (taken.degraded) return taken.admitted ? null : limitsUnavailable()
       const { readings, refusal } = readTake(taken, charges, scopes, 'tokens')
       if (refusal) {
         setLimitHeaders(reply, 'tokens', { limit: refusal.limit, remaining: 0, resetMs: refusal.resetMs })
-        throw limitExceeded(refusal)
+        return limitExceeded(refusal)
       }
       const reading = tightest(readings)
       if (reading) setLimitHeaders(reply, 'tokens', reading)
@@ -82,6 +82,7 @@ export default fp(
       // A request the budget refused while this take was in flight may be over already.
       if (reply.raw.destroyed) settle()
       else reply.raw.once('close', settle)
+      return null
     }
 
     // The take starts here and is awaited in a route-level preHandler, which runs after the
@@ -110,18 +111,21 @@ export default fp(
       }
       const tooLarge = charges.findIndex((charge) => charge.amount > charge.limit)
       if (tooLarge !== -1) return done(requestTooLarge(scopes[tooLarge]!, charges[tooLarge]!.limit, amount))
-      // Never rejects: nobody awaits it when an earlier refusal ends the request first.
-      request.tokenReservation = reserve(request, reply, charges, scopes, amount).then(
-        () => null,
-        (err: Error) => err,
-      )
+      request.tokenReservation = windows.takeNow
+        ? reserved(request, reply, windows.takeNow(charges), charges, scopes, amount)
+        : // Never rejects: nobody awaits it when an earlier refusal ends the request first.
+          windows.take(charges).then(
+            (taken) => reserved(request, reply, taken, charges, scopes, amount),
+            (err: Error) => err,
+          )
       done()
     })
 
     const awaitReservation = (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
-      const pending = request.tokenReservation
-      if (pending === null) return done()
-      pending.then((err) => (err ? done(err) : done()))
+      const reservation = request.tokenReservation
+      if (reservation === null) return done()
+      if (reservation instanceof Promise) reservation.then((err) => (err ? done(err) : done()))
+      else done(reservation)
     }
     app.addHook('onRoute', (route) => {
       if (!route.config?.inference) return

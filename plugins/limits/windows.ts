@@ -26,6 +26,8 @@ export interface TakeResult {
 export interface LimitWindows {
   /** Counts every charge when all fit; counts nothing otherwise. */
   take(charges: readonly WindowCharge[]): Promise<TakeResult>
+  /** `take` done at once, for a store that needs no I/O: callers then skip a promise per request. */
+  takeNow?(charges: readonly WindowCharge[]): TakeResult
   /** Corrects what `minute` counted for `key` (a settled reservation); never below zero. */
   adjust(key: string, minute: number, delta: number): Promise<void>
 }
@@ -53,6 +55,10 @@ export class MemoryLimitWindows implements LimitWindows {
   }
 
   async take(charges: readonly WindowCharge[]): Promise<TakeResult> {
+    return this.takeNow(charges)
+  }
+
+  takeNow(charges: readonly WindowCharge[]): TakeResult {
     const at = this.now()
     const minute = Math.floor(at / windowMs)
     const msIntoMinute = at - minute * windowMs

@@ -39,6 +39,18 @@ export interface BudgetStore {
     costNanos: number,
     keyExpiresAt: number | null,
   ): Promise<number>
+  /**
+   * `reserve` and `settle` done at once, for a store that needs no I/O: the budget check then skips
+   * the promises, store guard and retry chain built around the asynchronous forms on every call.
+   */
+  reserveNow?(
+    scope: string,
+    hold: BudgetHoldSpec,
+    limitNanos: number,
+    now: number,
+    keyExpiresAt: number | null,
+  ): ReserveOutcome
+  settleNow?(scope: string, holdId: string | null, costNanos: number, keyExpiresAt: number | null): number
   state(scope: string, now: number): Promise<BudgetState>
   /** True only for the first caller per scope and threshold, whichever replica it is on. */
   claimAlert(scope: string, threshold: number, expiresAt: number | null): Promise<boolean>
@@ -52,6 +64,8 @@ export function fitsBudget(state: BudgetState, amountNanos: number, limitNanos: 
 interface MemoryScope extends BudgetState {
   holds: Map<string, { amountNanos: number; expiresAt: number }>
   expiresAt: number | null
+  /** No hold expires before this, so reservations skip the expiry scan until then. */
+  holdsExpireFrom: number
 }
 
 const sweepEvery = 1000
@@ -73,16 +87,23 @@ export class MemoryBudgetStore implements BudgetStore {
     now: number,
     keyExpiresAt: number | null,
   ): Promise<ReserveOutcome> {
+    return this.reserveNow(scopeId, hold, limitNanos, now, keyExpiresAt)
+  }
+
+  reserveNow(
+    scopeId: string,
+    hold: BudgetHoldSpec,
+    limitNanos: number,
+    now: number,
+    keyExpiresAt: number | null,
+  ): ReserveOutcome {
     const scope = this.#scope(scopeId, keyExpiresAt)
-    for (const [id, held] of scope.holds) {
-      if (held.expiresAt > now) continue
-      scope.reservedNanos -= held.amountNanos
-      scope.holds.delete(id)
-    }
-    if (!fitsBudget(scope, hold.amountNanos, limitNanos)) return { admitted: false, ...snapshot(scope) }
+    if (scope.holdsExpireFrom <= now) dropExpiredHolds(scope, now)
+    if (!fitsBudget(scope, hold.amountNanos, limitNanos)) return outcomeOf(false, scope)
     scope.reservedNanos += hold.amountNanos
     scope.holds.set(hold.id, { amountNanos: hold.amountNanos, expiresAt: hold.expiresAt })
-    return { admitted: true, ...snapshot(scope) }
+    scope.holdsExpireFrom = Math.min(scope.holdsExpireFrom, hold.expiresAt)
+    return outcomeOf(true, scope)
   }
 
   async settle(
@@ -91,6 +112,10 @@ export class MemoryBudgetStore implements BudgetStore {
     costNanos: number,
     keyExpiresAt: number | null,
   ): Promise<number> {
+    return this.settleNow(scopeId, holdId, costNanos, keyExpiresAt)
+  }
+
+  settleNow(scopeId: string, holdId: string | null, costNanos: number, keyExpiresAt: number | null): number {
     const scope = this.#scope(scopeId, keyExpiresAt)
     const held = holdId === null ? undefined : scope.holds.get(holdId)
     if (held && holdId !== null) {
@@ -121,7 +146,13 @@ export class MemoryBudgetStore implements BudgetStore {
     if (--this.#untilSweep <= 0) this.#sweep()
     let scope = this.#scopes.get(id)
     if (!scope) {
-      scope = { spentNanos: 0, reservedNanos: 0, holds: new Map(), expiresAt }
+      scope = {
+        spentNanos: 0,
+        reservedNanos: 0,
+        holds: new Map(),
+        expiresAt,
+        holdsExpireFrom: Number.POSITIVE_INFINITY,
+      }
       this.#scopes.set(id, scope)
     }
     return scope
@@ -140,7 +171,22 @@ export class MemoryBudgetStore implements BudgetStore {
   }
 }
 
-const snapshot = (scope: BudgetState): BudgetState => ({
+const outcomeOf = (admitted: boolean, scope: BudgetState): ReserveOutcome => ({
+  admitted,
   spentNanos: scope.spentNanos,
   reservedNanos: scope.reservedNanos,
 })
+
+/** Drops the holds expired by `now` (their replica never settled them) and notes the next expiry. */
+function dropExpiredHolds(scope: MemoryScope, now: number): void {
+  let next = Number.POSITIVE_INFINITY
+  for (const [id, held] of scope.holds) {
+    if (held.expiresAt > now) {
+      next = Math.min(next, held.expiresAt)
+      continue
+    }
+    scope.reservedNanos -= held.amountNanos
+    scope.holds.delete(id)
+  }
+  scope.holdsExpireFrom = next
+}

@@ -6,7 +6,7 @@ import { GatewayError } from '../gateway-error.js'
 import type { Principal } from '../principal.js'
 import type { RedisGuard } from '../store/redis-guard.js'
 import type { AlertNotifier, AlertScope } from './alerts.js'
-import type { BudgetState, BudgetStore } from './budget-store.js'
+import type { BudgetState, BudgetStore, ReserveOutcome } from './budget-store.js'
 import { formatUsd, nanosToUsd, usdToNanos } from './money.js'
 import { type BudgetWindow, budgetWindow, dayMs } from './periods.js'
 import { type BackgroundLogger, errorText, withRetries } from './retry.js'
@@ -83,8 +83,11 @@ export class Budgets {
     this.#options = options
   }
 
-  /** Reserves `amountNanos` for the principal's call, or throws the 429 (or the deny 503). */
-  async reserve(principal: Principal, amountNanos: number): Promise<BudgetHold> {
+  /**
+   * Reserves `amountNanos` for the principal's call, or throws the 429 (or the deny 503). Answers at
+   * once on a store that needs no I/O (the memory store), else through the guarded store.
+   */
+  reserve(principal: Principal, amountNanos: number): BudgetHold | Promise<BudgetHold> {
     const budget = principal.budget!
     const now = this.#options.now()
     const window = budgetWindow(budget.period, now)
@@ -101,31 +104,58 @@ export class Budgets {
       keyExpiresAt: window.resetsAt === null ? null : window.resetsAt + dayMs,
     }
     const { guard, store } = this.#options
-    const outcome = await guard.run(
-      'reserve',
-      () =>
-        store.reserve(
-          hold.scope,
-          { id: hold.holdId!, amountNanos, expiresAt: now + this.#options.reservationTtlMs },
-          limitNanos,
-          now,
-          hold.keyExpiresAt,
-        ),
-      () => null,
-    )
+    const spec = { id: hold.holdId!, amountNanos, expiresAt: now + this.#options.reservationTtlMs }
+    if (store.reserveNow) {
+      const outcome = store.reserveNow(hold.scope, spec, limitNanos, now, hold.keyExpiresAt)
+      return this.#admit(principal, window, hold, outcome, now)
+    }
+    return guard
+      .run(
+        'reserve',
+        () => store.reserve(hold.scope, spec, limitNanos, now, hold.keyExpiresAt),
+        () => null,
+      )
+      .then((outcome) => this.#admit(principal, window, hold, outcome, now))
+  }
+
+  /** The hold when the store took it; the refusal otherwise. `outcome` null: the store was unavailable. */
+  #admit(
+    principal: Principal,
+    window: BudgetWindow,
+    hold: BudgetHold,
+    outcome: ReserveOutcome | null,
+    now: number,
+  ): BudgetHold {
     if (outcome === null) {
-      if (guard.onError === 'deny') throw storeUnavailable()
+      if (this.#options.guard.onError === 'deny') throw storeUnavailable()
       hold.holdId = null
       return hold
     }
-    if (!outcome.admitted) throw budgetExceeded(principal, window, outcome, amountNanos, limitNanos, now)
+    if (!outcome.admitted)
+      throw budgetExceeded(principal, window, outcome, hold.amountNanos, hold.limitNanos, now)
     return hold
   }
 
-  /** Releases the hold and adds the cost, in the background; alerts follow the new total. */
-  settle(hold: BudgetHold, costNanos: number): Promise<void> {
+  /**
+   * Releases the hold and adds the cost; alerts follow the new total. In the background, retried,
+   * on a store that needs I/O; at once on one that does not (undefined is then returned).
+   */
+  settle(hold: BudgetHold, costNanos: number): Promise<void> | undefined {
+    const { store } = this.#options
+    if (store.settleNow) {
+      let spentNanos: number | undefined
+      try {
+        spentNanos = store.settleNow(hold.scope, hold.holdId, costNanos, hold.keyExpiresAt)
+      } catch {
+        // Retried (and logged when it never succeeds) like a failed asynchronous settlement.
+      }
+      if (spentNanos !== undefined) {
+        this.#alertOnSpend(hold, costNanos, spentNanos)
+        return undefined
+      }
+    }
     return withRetries(
-      () => this.#options.store.settle(hold.scope, hold.holdId, costNanos, hold.keyExpiresAt),
+      () => store.settle(hold.scope, hold.holdId, costNanos, hold.keyExpiresAt),
       this.#options.retryDelaysMs ?? [100, 500, 2000],
       (err, attempts) =>
         this.#options.log.error(
@@ -136,9 +166,11 @@ export class Budgets {
           },
           'budget settlement lost: the store refused it on every attempt (the reservation expires on its own)',
         ),
-    ).then((spentNanos) => {
-      if (spentNanos !== undefined && costNanos > 0) this.#options.alerts?.check(hold, spentNanos)
-    })
+    ).then((spentNanos) => this.#alertOnSpend(hold, costNanos, spentNanos))
+  }
+
+  #alertOnSpend(hold: BudgetHold, costNanos: number, spentNanos: number | undefined): void {
+    if (spentNanos !== undefined && costNanos > 0) this.#options.alerts?.check(hold, spentNanos)
   }
 
   /** The principal's budget in its current period, for the admin API; null without a budget. */

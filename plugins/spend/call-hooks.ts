@@ -71,8 +71,10 @@ export function createCallHooks(options: CallHooksOptions) {
       // reserved, so cutting streams can't dodge a budget; a call that failed is charged nothing.
       const charge = cost ?? (served && gateway.cache !== 'HIT' && !gateway.usage ? hold.amountNanos : 0)
       const settlement = budgets.settle(hold, charge)
-      options.settlements.add(settlement)
-      void settlement.finally(() => options.settlements.delete(settlement))
+      if (settlement) {
+        options.settlements.add(settlement)
+        void settlement.finally(() => options.settlements.delete(settlement))
+      }
     }
   }
 
@@ -82,7 +84,7 @@ export function createCallHooks(options: CallHooksOptions) {
     })
   }
 
-  // Callback style, and a promise only for callers that have a budget.
+  // Callback style, and a promise only for a budget kept in a store that needs I/O.
   function preHandler(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const body = request.body as { model?: unknown; stream?: unknown } | undefined
     const principal = request.principal
@@ -99,17 +101,32 @@ export function createCallHooks(options: CallHooksOptions) {
       options.pricesOfModel(model),
       options.defaultOutputTokens,
     )
-    budgets.reserve(principal, amount).then((hold) => {
-      request.budgetHold = hold
-      if (reply.raw.closed) {
-        // The client left while the budget was checked: release the hold and call nobody.
-        account(request, reply.statusCode)
-        done(new ClientAbortError())
-        return
-      }
-      accountIfAborted(request, reply)
-      done()
-    }, done)
+    let reserved: BudgetHold | Promise<BudgetHold>
+    try {
+      reserved = budgets.reserve(principal, amount)
+    } catch (err) {
+      done(err as Error)
+      return
+    }
+    if (reserved instanceof Promise) reserved.then((hold) => holdTaken(request, reply, hold, done), done)
+    else holdTaken(request, reply, reserved, done)
+  }
+
+  function holdTaken(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    hold: BudgetHold,
+    done: HookHandlerDoneFunction,
+  ): void {
+    request.budgetHold = hold
+    if (reply.raw.closed) {
+      // The client left while the budget was checked: release the hold and call nobody.
+      account(request, reply.statusCode)
+      done(new ClientAbortError())
+      return
+    }
+    accountIfAborted(request, reply)
+    done()
   }
 
   function onResponse(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
