@@ -15,6 +15,7 @@ import {
   unknownLabel,
   upstreamErrorOf,
 } from '../plugins/metrics/labels.js'
+import { createRouterObserver } from '../plugins/metrics/router-observer.js'
 import type { SkipReason } from '../plugins/router/eligibility.js'
 import { noUsableTarget } from '../plugins/router/errors.js'
 
@@ -230,6 +231,38 @@ describe('CallRecorder', () => {
     )
   })
 
+  it('counts each call under its own model and provider, whichever came before it', async () => {
+    const registry = new Registry()
+    const models = new BoundedLabels(['fast'], 0)
+    const calls = new CallRecorder(createMetricSet(registry, {}), models)
+    const record = calls.forRoute('/v1/chat/completions', true)
+    const call = (model: string, provider: string) =>
+      record({ gateway: served({ model, provider, stream: false }), body: {} }, reply(200, 10))
+    call('fast', 'openai')
+    call('fast', 'openai')
+    call('fast', 'azure')
+    call('fast', 'openai')
+    // Beyond the cap: `unknown`, until a reloaded config declares it.
+    call('slow', 'openai')
+    models.include(['slow'])
+    call('slow', 'openai')
+    call('fast', 'openai')
+    const text = await registry.metrics()
+    const requests = (model: string, provider: string) =>
+      text
+        .split('\n')
+        .find((l) =>
+          l.startsWith(
+            `anygate_requests_total{route="/v1/chat/completions",model="${model}",provider="${provider}"`,
+          ),
+        )
+        ?.split(' ')[1]
+    expect(requests('fast', 'openai')).toBe('4')
+    expect(requests('fast', 'azure')).toBe('1')
+    expect(requests(unknownLabel, 'openai')).toBe('1')
+    expect(requests('slow', 'openai')).toBe('1')
+  })
+
   it('counts errors by kind, each under a bounded label', async () => {
     const { registry, calls } = recorder()
     calls.countError(new GatewayError(429, 'Budget', 'insufficient_quota', 'budget_exceeded'))
@@ -242,5 +275,55 @@ describe('CallRecorder', () => {
     expect(text).toContain('anygate_limit_refusals_total{reason="budget"} 2')
     expect(text).toContain('anygate_upstream_errors_total{provider="openai",type="upstream_error"} 1')
     expect(text.split('\n').filter((l) => l.startsWith('anygate_limit_refusals_total{'))).toHaveLength(1)
+  })
+})
+
+describe('router observer', () => {
+  it('counts each decision and attempt under its own labels, whichever came before it', async () => {
+    const registry = new Registry()
+    const models = new BoundedLabels(['fast'], 0)
+    const targets = new BoundedLabels(['openai/a'], 0)
+    const observer = createRouterObserver(createMetricSet(registry, {}), models, targets)
+    const decide = (model: string, strategy: 'weighted' | 'priority') =>
+      observer.decision!({ requestId: 'r', model, strategy, order: [], skipped: [] })
+    const succeed = (provider: string, model: string) =>
+      observer.attemptEnd!({
+        requestId: 'r',
+        model: 'fast',
+        target: { id: `${provider}/${model}`, provider, model, weight: 1 },
+        attempt: 1,
+        outcome: 'success',
+        status: null,
+        reason: null,
+        next: null,
+        durationMs: 1,
+      })
+    decide('fast', 'weighted')
+    decide('fast', 'weighted')
+    decide('fast', 'priority')
+    // Beyond the cap: `unknown`, until a reloaded config declares it.
+    decide('slow', 'weighted')
+    models.include(['slow'])
+    decide('slow', 'weighted')
+    decide('fast', 'weighted')
+    succeed('openai', 'a')
+    succeed('openai', 'a')
+    succeed('openai', 'b')
+    targets.include(['openai/b'])
+    succeed('openai', 'b')
+    succeed('openai', 'a')
+    const lines = (await registry.metrics()).split('\n')
+    const value = (prefix: string) => lines.find((l) => l.startsWith(prefix))?.split(' ')[1]
+    expect(value('anygate_routing_decisions_total{model="fast",strategy="weighted"}')).toBe('3')
+    expect(value('anygate_routing_decisions_total{model="fast",strategy="priority"}')).toBe('1')
+    expect(value(`anygate_routing_decisions_total{model="${unknownLabel}",strategy="weighted"}`)).toBe('1')
+    expect(value('anygate_routing_decisions_total{model="slow",strategy="weighted"}')).toBe('1')
+    const attempts = (target: string) =>
+      value(
+        `anygate_upstream_attempts_total{provider="openai",target="${target}",outcome="success",reason=""}`,
+      )
+    expect(attempts('openai/a')).toBe('3')
+    expect(attempts(unknownLabel)).toBe('1')
+    expect(attempts('openai/b')).toBe('1')
   })
 })

@@ -47,22 +47,44 @@ export function createRouterObserver(
     ).inc()
   }
 
+  // The cells of the last decision and the last successful attempt: calls mostly repeat them, so
+  // the label admission and the lookups are skipped. A label is compared with the name reported, so
+  // an `unknown` cell (which a reload may make known) is never reused for a name.
+  let lastDecision: { model: string; strategy: string; cell: CounterCell } | undefined
+  let lastSuccess: { provider: string; target: string; cell: CounterCell } | undefined
+
   return {
     decision(event) {
-      const model = models.admit(event.model)
-      const byModel = memo(decisions, event.strategy, () => new Map<string, CounterCell>())
-      memo(byModel, model, () => metrics.decisions.bind(model, event.strategy)).inc()
+      let model: string
+      if (lastDecision?.model === event.model && lastDecision.strategy === event.strategy) {
+        model = lastDecision.model
+        lastDecision.cell.inc()
+      } else {
+        const label = models.admit(event.model)
+        const byModel = memo(decisions, event.strategy, () => new Map<string, CounterCell>())
+        const cell = memo(byModel, label, () => metrics.decisions.bind(label, event.strategy))
+        cell.inc()
+        lastDecision = { model: label, strategy: event.strategy, cell }
+        model = label
+      }
       for (const skipped of event.skipped) countSkip(model, skipped.target, skipped.reason)
     },
     skip(event) {
       countSkip(models.admit(event.model), event.target, event.reason)
     },
     attemptEnd(event) {
-      const target = targets.admit(event.target.id)
       const provider = event.target.provider
-      if (event.outcome === 'success' && event.reason === null) {
+      const success = event.outcome === 'success' && event.reason === null
+      if (success && lastSuccess?.target === event.target.id && lastSuccess.provider === provider) {
+        lastSuccess.cell.inc()
+        return
+      }
+      const target = targets.admit(event.target.id)
+      if (success) {
         const byTarget = memo(successes, provider, () => new Map<string, CounterCell>())
-        memo(byTarget, target, () => metrics.attempts.bind(provider, target, 'success', '')).inc()
+        const cell = memo(byTarget, target, () => metrics.attempts.bind(provider, target, 'success', ''))
+        cell.inc()
+        lastSuccess = { provider, target, cell }
         return
       }
       const reason = reasonLabel(event.reason)
