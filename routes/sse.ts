@@ -9,6 +9,8 @@ import type { ChatCompletionChunk } from '../schemas/openai/chat.js'
 
 const done = 'data: [DONE]\n\n'
 
+const nextTick = () => new Promise<void>((resolve) => process.nextTick(resolve))
+
 export interface SseOptions {
   /** The client asked for stream_options.include_usage; otherwise the usage-only chunk is dropped. */
   includeUsage: boolean
@@ -84,15 +86,24 @@ export async function* encodeChatSse(
  * Holds the writes of one event-loop turn in the socket until setImmediate rather than Node's own
  * cork until the next tick, which ends before the stream does (its end takes two more ticks): the
  * last batch, [DONE] and the chunked terminator from res.end() then leave in one syscall, not two.
+ * The first write is the exception, sent before the rest is read (time to first byte).
  */
 async function* corkedPerTurn(res: ServerResponse, events: AsyncIterable<string>): AsyncGenerator<string> {
   let corked = false
+  let first = true
   const uncork = () => {
     corked = false
     // end() uncorked fully already, and by now the socket may be serving the next request.
     if (!res.writableEnded) res.socket?.uncork()
   }
   for await (const text of events) {
+    if (first) {
+      first = false
+      yield text
+      // Node's own cork sends the write (with the headers) on the next tick: let it run first.
+      await nextTick()
+      continue
+    }
     if (!corked && res.socket) {
       corked = true
       res.socket.cork()

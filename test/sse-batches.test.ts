@@ -41,7 +41,17 @@ describe('readSseBatches', () => {
       readSseBatches(reads('data: a\n\ndata: b\n\nda', 'ta: c', '\n\n', 'data: d\n\ndata: e\n\n')),
     )
     expect(error).toBeUndefined()
-    expect(dataOf(items)).toEqual([['a', 'b'], ['c'], ['d', 'e']])
+    // The stream's first event comes alone, so it can be written before the rest of its read.
+    expect(dataOf(items)).toEqual([['a'], ['b'], ['c'], ['d', 'e']])
+  })
+
+  it('splits off the first event only, after reads that completed none, in LF and CRLF streams', async () => {
+    const lf = await collect(
+      readSseBatches(reads(': hi\n\n', 'data: a\n\ndata: b\n\ndata: c\n\n', 'data: d\n\ndata: e\n\n')),
+    )
+    expect(dataOf(lf.items)).toEqual([['a'], ['b', 'c'], ['d', 'e']])
+    const crlf = await collect(readSseBatches(reads('data: a\r\n\r\ndata: b\r\n\r\ndata: c\r\n\r\n')))
+    expect(dataOf(crlf.items)).toEqual([['a'], ['b', 'c']])
   })
 
   it('reads \\r\\n line endings, also cut between \\r and \\n, and joins data lines', async () => {

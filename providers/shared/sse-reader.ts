@@ -22,13 +22,22 @@ const sseEventTooLarge = (limitChars: number) =>
 
 /**
  * The complete events of each body read, one array per read that completed any: the stream is
- * translated and written a read at a time, not an event at a time (batch.ts).
+ * translated and written a read at a time, not an event at a time (batch.ts). The stream's first
+ * event is the exception: it comes alone, so it can reach the client before the rest of its read
+ * (often the whole answer, from a fast upstream) is parsed, translated and encoded.
  */
 export async function* readSseBatches(
   body: AsyncIterable<Uint8Array>,
   maxEventChars = maxSseEventChars,
 ): AsyncGenerator<SseEvent[]> {
   let pending: SseEvent[] = []
+  let yielded = false
+  const take = () => {
+    const ready = pending
+    pending = []
+    yielded = true
+    return ready
+  }
   let overflow = false
   const parser = createParser({
     onEvent: (event) => pending.push(event),
@@ -47,12 +56,17 @@ export async function* readSseBatches(
       first = false
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
     }
-    parser.feed(text)
-    if (pending.length > 0) {
-      const ready = pending
-      pending = []
-      yield ready
+    if (!yielded) {
+      const end = endOfFirstEvent(text)
+      if (end > 0 && end < text.length) {
+        // Nothing stays buffered after a blank line, so this part cannot overflow.
+        parser.feed(text.slice(0, end))
+        text = text.slice(end)
+        if (pending.length > 0) yield take()
+      }
     }
+    parser.feed(text)
+    if (pending.length > 0) yield take()
     // After the events that came before it: the client still gets every whole event.
     if (overflow) throw sseEventTooLarge(maxEventChars)
   }
@@ -62,4 +76,12 @@ export async function* readSseBatches(
   parser.reset({ consume: true })
   if (pending.length > 0) yield pending
   if (overflow) throw sseEventTooLarge(maxEventChars)
+}
+
+/** Where the first event in a read ends (after its blank line), or -1; LF or CRLF line ends. */
+function endOfFirstEvent(text: string): number {
+  const lf = text.indexOf('\n\n')
+  if (lf !== -1) return lf + 2
+  const crlf = text.indexOf('\r\n\r\n')
+  return crlf === -1 ? -1 : crlf + 4
 }

@@ -1,0 +1,32 @@
+// A stream's first event leaves at once (time to first byte, issue #8); the writes after it are held
+// for the rest of the turn, so the last batch, [DONE] and the end still leave together.
+import Fastify from 'fastify'
+import { request } from 'undici'
+import { describe, expect, it } from 'vitest'
+import { sendSse } from '../routes/sse.js'
+import { closeAfterTest } from './helpers/cleanup.js'
+
+describe('sendSse', () => {
+  it('sends the first event before reading the next one, and holds the later writes of a turn', async () => {
+    const app = Fastify()
+    closeAfterTest(() => app.close())
+    const seen: { firstSent?: boolean; secondHeld?: boolean } = {}
+    app.get('/events', (_request, reply) => {
+      const socket = reply.raw.socket!
+      async function* events(): AsyncGenerator<string> {
+        yield 'data: 1\n\n'
+        seen.firstSent = socket.writableLength === 0 && socket.bytesWritten > 0
+        yield 'data: 2\n\n'
+        seen.secondHeld = socket.writableLength > 0
+        yield 'data: [DONE]\n\n'
+      }
+      return sendSse(reply, events())
+    })
+    const origin = await app.listen({ port: 0, host: '127.0.0.1' })
+
+    const res = await request(`${origin}/events`)
+    expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8')
+    expect(await res.body.text()).toBe('data: 1\n\ndata: 2\n\ndata: [DONE]\n\n')
+    expect(seen).toEqual({ firstSent: true, secondHeld: true })
+  })
+})
