@@ -51,6 +51,20 @@ export interface BuildOptions {
   reload?: ReloadSource
 }
 
+/** Ajv's options for every request schema (test/schema-split.test.ts compiles with them too). */
+export const validationOptions = {
+  // A gateway forwards what it validated: no type coercion, no injected defaults, nothing removed.
+  coerceTypes: false,
+  useDefaults: false,
+  removeAdditional: false,
+  discriminator: true,
+  // parentSchema in errors lets validation-message.ts list the allowed values.
+  verbose: true,
+  allErrors: false,
+  // Referenced schemas compile to functions of their own: see plugins/schema-split.ts.
+  inlineRefs: false,
+} as const
+
 /** Fastify's typings lack the hop-count form proxy-addr supports, so a count becomes its function. */
 function trustProxyOption(setting: boolean | number | string[]) {
   return typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting
@@ -85,18 +99,7 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
     // Draining answers in the OpenAI error shape (plugins/lifecycle.ts), not Fastify's own 503.
     return503OnClosing: false,
     ajv: {
-      customOptions: {
-        // A gateway forwards what it validated: no type coercion, no injected defaults, nothing removed.
-        coerceTypes: false,
-        useDefaults: false,
-        removeAdditional: false,
-        discriminator: true,
-        // parentSchema in errors lets validation-message.ts list the allowed values.
-        verbose: true,
-        allErrors: false,
-        // Referenced schemas compile to functions of their own: see plugins/schema-split.ts.
-        inlineRefs: false,
-      },
+      customOptions: validationOptions,
       plugins: [splitLargeSchemas],
     },
   }).withTypeProvider<TypeBoxTypeProvider>()

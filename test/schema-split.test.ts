@@ -4,28 +4,21 @@
 import { Ajv, type ErrorObject } from 'ajv'
 import formats from 'ajv-formats'
 import { describe, expect, it } from 'vitest'
+import { validationOptions } from '../app.js'
 import { hoistLargeProperties, splitLargeSchemas } from '../plugins/schema-split.js'
 import { validationMessage } from '../plugins/validation-message.js'
 import { AnthropicMessagesRequest } from '../schemas/anthropic/messages.js'
 import { ChatCompletionRequest } from '../schemas/openai/chat.js'
 
-const appOptions = {
-  coerceTypes: false,
-  useDefaults: false,
-  removeAdditional: false,
-  discriminator: true,
-  verbose: true,
-  allErrors: false,
-  addUsedSchema: false,
-  strict: false,
-} as const
+// As @fastify/ajv-compiler adds to the app's own options.
+const appOptions = { ...validationOptions, addUsedSchema: false, strict: false } as const
 
 // ajv-formats is CommonJS: its plugin is the module's `default`.
 const addFormats = formats.default
 
 function validators(schema: object) {
-  const whole = addFormats(new Ajv(appOptions)).compile(schema)
-  const split = splitLargeSchemas(addFormats(new Ajv({ ...appOptions, inlineRefs: false }))).compile(schema)
+  const whole = addFormats(new Ajv({ ...appOptions, inlineRefs: true })).compile(schema)
+  const split = splitLargeSchemas(addFormats(new Ajv(appOptions))).compile(schema)
   return { whole, split }
 }
 
