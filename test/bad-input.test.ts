@@ -128,6 +128,29 @@ describe('bad input gets a clear 4xx in the OpenAI error shape and the server ke
     )
     expect(error.param).toBe('input')
   })
+
+  it('refuses an embedding of millions of dimensions from the mock instead of building it', async () => {
+    const { app } = await buildTestApp()
+    // 169,220,804 is the size a fuzzed request once asked for: the vector took the process down.
+    for (const dimensions of [8_193, 169_220_804]) {
+      const error = expectOpenAIError(
+        await app.inject({
+          method: 'POST',
+          url: '/v1/embeddings',
+          payload: { model: 'mock/embed', input: 'hello', dimensions },
+        }),
+        400,
+      )
+      expect(error).toMatchObject({ param: 'dimensions', code: 'invalid_value' })
+    }
+    const served = await app.inject({
+      method: 'POST',
+      url: '/v1/embeddings',
+      payload: { model: 'mock/embed', input: 'hello', dimensions: 8_192 },
+    })
+    expect(served.statusCode).toBe(200)
+    expect((served.json() as { data: { embedding: number[] }[] }).data[0]!.embedding).toHaveLength(8_192)
+  })
 })
 
 describe('master key', () => {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import fp from 'fastify-plugin'
 import type { ProviderConfig } from '../../config/load.js'
-import { ClientAbortError, GatewayError } from '../../plugins/gateway-error.js'
+import { ClientAbortError, GatewayError, invalidRequest } from '../../plugins/gateway-error.js'
 import type { ChatCompletionChunk } from '../../schemas/openai/chat.js'
 import type { EmbeddingsResponse } from '../../schemas/openai/embeddings.js'
 import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
@@ -19,6 +19,9 @@ import {
   toMockChunks,
   toMockCompletion,
 } from './responder.js'
+
+/** The largest embedding the mock makes: above any real model's (3,072 for text-embedding-3-large). */
+const maxMockDimensions = 8192
 
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0) return
@@ -97,6 +100,14 @@ export function createMockAdapter(config: ProviderConfig): ProviderAdapter {
             ? [request.input as number[]]
             : (request.input as (string | number[])[])
       const dimensions = request.dimensions ?? options.dimensions ?? 16
+      // The schema sets no maximum (OpenAI's does not): without one, a request for millions of
+      // dimensions would build a vector that takes the whole process down.
+      if (dimensions > maxMockDimensions)
+        throw invalidRequest(
+          `Invalid 'dimensions': the mock provider makes at most ${maxMockDimensions}.`,
+          'dimensions',
+          'invalid_value',
+        )
       const tokens = inputs.reduce<number>(
         (sum, input) => sum + (typeof input === 'string' ? estimateTokens(input) : input.length),
         0,
