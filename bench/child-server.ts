@@ -1,6 +1,7 @@
 // Forks dist/bench/serve-in-child.js for one bench server and waits until it listens.
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { gatewayNodeFlags } from '../config/node-flags.js'
 import type { ChildMessage, ParentMessage, ServerSpec } from './child-protocol.js'
 import type { ProcessVitals } from './soak-vitals.js'
 
@@ -49,6 +50,11 @@ export function profileArgs(kind: ServerSpec['kind'], env: NodeJS.ProcessEnv): s
   return [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${dir}/${kind}`]
 }
 
+/** AnyGate's children run with the flags it is deployed with; the floor and the fakes with Node's defaults. */
+export function nodeFlagsFor(kind: ServerSpec['kind']): readonly string[] {
+  return kind === 'anygate' || kind === 'soak-gateway' ? gatewayNodeFlags : []
+}
+
 export interface ForkOptions {
   /** Node flags added for this child, e.g. --expose-gc. */
   execArgv?: string[]
@@ -63,7 +69,11 @@ export async function forkServer(
   const child = fork(entry, [JSON.stringify(spec)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...secrets },
-    execArgv: [...profileArgs(spec.kind, process.env), ...(options.execArgv ?? [])],
+    execArgv: [
+      ...profileArgs(spec.kind, process.env),
+      ...nodeFlagsFor(spec.kind),
+      ...(options.execArgv ?? []),
+    ],
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const started = await nextMessage(child, 'listening')

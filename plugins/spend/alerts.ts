@@ -4,7 +4,6 @@
 // that one sender drains in the background, retrying with backoff; an alert that can't be queued
 // or delivered is logged (without the webhook's headers, which may carry a secret).
 import { setTimeout as sleep } from 'node:timers/promises'
-import { request } from 'undici'
 import type { BudgetPeriod } from '../principal.js'
 import type { BudgetStore } from './budget-store.js'
 import { nanosToUsd } from './money.js'
@@ -143,6 +142,8 @@ export class AlertNotifier {
     for (let attempt = 0; ; attempt++) {
       let failure: string
       try {
+        // Loaded on the first alert: most gateways never send one (see upstream-client.ts on undici's index).
+        const { request } = await import('undici')
         const response = await request(this.#options.url, {
           method: 'POST',
           headers: { ...this.#options.headers, 'content-type': 'application/json' },

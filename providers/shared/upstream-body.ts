@@ -5,7 +5,8 @@
 // async iterable with the same backpressure, release and abort behaviour as the Readable had.
 
 import type { Dispatcher } from 'undici'
-import { errors } from 'undici'
+// undici's error classes without its index (see upstream-client.ts on why).
+import errors from 'undici/lib/core/errors.js'
 
 type Controller = Dispatcher.DispatchController
 

@@ -2,7 +2,11 @@
 // client's AbortSignal wired through, with undici's failures mapped to gateway errors. Calls go
 // through pool.dispatch() with a handler of our own (upstream-body.ts), not request()'s Readable.
 
-import { Pool } from 'undici'
+// The Pool module alone, not undici's index: the index loads fetch, WebSocket, the cache and more
+// (1.1 MB of source, ~4 MB of a gateway's resident memory) that a gateway never calls. See
+// undici-modules.d.ts; test/undici-modules.test.ts fails if an undici release moves these files.
+import type { Pool as UndiciPool } from 'undici'
+import Pool from 'undici/lib/dispatcher/pool.js'
 import type { Timeouts } from '../../config/schema.js'
 import {
   ClientAbortError,
@@ -61,7 +65,7 @@ const undiciTimeoutPhases: Record<string, string> = {
 }
 
 export class UpstreamClient {
-  readonly #pool: Pool
+  readonly #pool: UndiciPool
   readonly #basePath: string
   readonly #headers: Record<string, string>
 

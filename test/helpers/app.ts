@@ -64,7 +64,13 @@ export async function buildTestApp(
   const { logger, logs, rawLogs } = captureLogs()
   const { setup, ...buildOptions } = options
   const app = await buildApp(testConfig(raw), { ...buildOptions, logger })
-  closeAfterTest(() => app.close())
+  // Connections a test's client left open are cut at teardown: Node's own fetch may keep a spare
+  // connection without a request, which app.close() would otherwise wait out (keep-alive, 72 s).
+  closeAfterTest(async () => {
+    const closing = app.close()
+    app.server.closeAllConnections()
+    await closing
+  })
   setup?.(app)
   await app.ready()
   return { app, logs, rawLogs }
