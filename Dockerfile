@@ -77,5 +77,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
 # default), longer than `docker stop`'s 10 s grace: use `docker stop -t 35`
 # (compose: stop_grace_period; k8s: terminationGracePeriodSeconds) or lower it.
 STOPSIGNAL SIGTERM
-# --max-semi-space-size=8: see config/node-flags.ts (also in package.json's start script).
-CMD ["node", "--max-semi-space-size=8", "dist/server.js"]
+# --max-semi-space-size=8 --no-allocation-site-pretenuring: see config/node-flags.ts (also in
+# package.json's start script).
+CMD ["node", "--max-semi-space-size=8", "--no-allocation-site-pretenuring", "dist/server.js"]

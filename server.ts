@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { buildApp } from './app.js'
 import { ConfigError, defaultConfigPath, type LoadedConfig, loadConfigFile } from './config/load.js'
+import { applyRuntimeNodeFlags } from './config/node-flags.js'
 
 const usage = `Usage: anygate [--config <file.yaml>] [--port N] [--host H]
 
@@ -41,6 +42,8 @@ function applyOverrides(config: LoadedConfig, flags: ReturnType<typeof parseFlag
 }
 
 async function main(): Promise<void> {
+  // Also without npm start's flags: see config/node-flags.ts.
+  applyRuntimeNodeFlags()
   let flags: ReturnType<typeof parseFlags>
   try {
     flags = parseFlags(process.argv.slice(2))

@@ -14,11 +14,6 @@ export interface StoredBreaker {
 export type MaybePromise<T> = T | Promise<T>
 
 export interface BreakerStateStore {
-  /**
-   * Replicas share the records and every operation is a network round trip (Redis): the breaker
-   * then batches the writes that only add successes to the window (see CircuitBreaker).
-   */
-  readonly remote?: boolean
   /** The target's record, or undefined when it has none (a closed breaker with no history). */
   load(targetId: string): MaybePromise<StoredBreaker | undefined>
   /**

@@ -16,7 +16,9 @@
 // closed breaker with no failure streak only adds to the window's counts, so it is tallied in
 // process and written at most every successFlushMs, or with the next outcome this process writes for
 // the target (a failure carries the tally with it, so the error rate it is judged on counts them).
-// Failures and state changes are written at once, by compare-and-set, as before.
+// Failures and state changes are written at once, by compare-and-set, as before. The memory store
+// tallies too: there a write is no round trip, but it is a new record with a new window (a filtered
+// bucket array, a bucket, the step and the closures of a compare-and-set round) on every call.
 import {
   type Admission,
   addSuccesses,
@@ -61,7 +63,7 @@ export interface CircuitBreakerOptions {
   onTransition?: (transition: BreakerTransition) => void
   /**
    * How long successes on a quiet breaker may wait in process before they are written; 0 writes each
-   * at once. Default: 1000 with a remote store (a write is a round trip), 0 with the memory store.
+   * at once. Default: 1000, with either store (see above).
    */
   successFlushMs?: number
 }
@@ -97,7 +99,7 @@ const maxWriteRounds = 16
  */
 const viewFreshMs = 250
 
-const defaultRemoteFlushMs = 1000
+const defaultSuccessFlushMs = 1000
 
 // Any thenable counts, not only native promises: a Redis client may hand back its own.
 export const isThenable = <A>(value: MaybePromise<A>): value is Promise<A> =>
@@ -112,6 +114,8 @@ export class CircuitBreaker {
   readonly #now: Clock
   readonly #onTransition: ((transition: BreakerTransition) => void) | undefined
   readonly #successFlushMs: number
+  /** What a caller gets after losing every compare-and-set round: made once, it is the same each time. */
+  readonly #contended: Admission
   /** Per target, successes not written yet (buckets oldest first). */
   readonly #tally = new Map<string, WindowBucket[]>()
   #flushTimer: NodeJS.Timeout | undefined
@@ -121,7 +125,12 @@ export class CircuitBreaker {
     this.#store = options.store ?? new MemoryBreakerStore()
     this.#now = options.now ?? Date.now
     this.#onTransition = options.onTransition
-    this.#successFlushMs = options.successFlushMs ?? (this.#store.remote ? defaultRemoteFlushMs : 0)
+    this.#successFlushMs = options.successFlushMs ?? defaultSuccessFlushMs
+    this.#contended = Object.freeze({
+      admitted: false,
+      state: 'half_open',
+      retryAfterMs: this.policy.cooldownMs,
+    })
   }
 
   /** One read of the target's record; pass it on to tryAcquire to admit without reading again. */
@@ -152,9 +161,18 @@ export class CircuitBreaker {
   }
 
   acquire(targetId: string, seen?: BreakerView): MaybePromise<Admission> {
-    const refused: Admission = { admitted: false, state: 'half_open', retryAfterMs: this.policy.cooldownMs }
-    const fresh = seen?.targetId === targetId && this.#now() - seen.loadedAt <= viewFreshMs ? seen : undefined
-    return this.#update(targetId, (record, now) => admit(record, targetId, now, this.policy), refused, fresh)
+    const now = this.#now()
+    const fresh = seen?.targetId === targetId && now - seen.loadedAt <= viewFreshMs ? seen : undefined
+    // A closed breaker admits without writing anything: answered from the fresh view at once, as the
+    // round below would, without building its closures on every call.
+    const seenRecord = fresh && (fresh.stored?.record ?? closedRecord)
+    if (seenRecord?.state === 'closed') return admit(seenRecord, targetId, now, this.policy).result
+    return this.#update(
+      targetId,
+      (record, at) => admit(record, targetId, at, this.policy),
+      this.#contended,
+      fresh,
+    )
   }
 
   /** Reports how an admitted call went: 'success' at the first byte, 'failure' or 'neutral' from retry-policy. */

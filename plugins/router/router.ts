@@ -121,11 +121,12 @@ const refusedAt = (reason: 'max_rpm' | 'circuit_open', retryAfterMs?: number): T
   retryAfterMs,
 })
 
-/** The breaker's answer; refused: opened (or half-open with its trial out) since the order was made. */
+/**
+ * The breaker's answer; refused: opened (or half-open with its trial out) since the order was made.
+ * An admission is passed on as it is: it already has the shape of an admitted TargetAdmission.
+ */
 const throughBreaker = (admission: Admission): TargetAdmission =>
-  admission.admitted
-    ? { admitted: true, permit: admission.permit }
-    : refusedAt('circuit_open', admission.retryAfterMs)
+  admission.admitted ? admission : refusedAt('circuit_open', admission.retryAfterMs)
 
 const doneResult: IteratorResult<never> = { done: true, value: undefined }
 
@@ -200,12 +201,13 @@ export class Router {
   async route<T>(base: BaseCallContext, request: RouteRequest<T>): Promise<Routed<T>> {
     const { settings, now } = this.deps
     const deadline = now() + settings.timeout_ms
-    const triedModels = new Set<string>()
+    // The public models tried so far, made at the first fallback: most calls never fall back.
+    let triedModels: Set<string> | undefined
     const progress: RouteProgress = { attempts: 0 }
     let fallbackFrom: string | undefined
     let current = request.model
     for (;;) {
-      triedModels.add(current)
+      triedModels?.add(current)
       let outcome: Awaited<ReturnType<typeof this.tryGroup<T>>>
       try {
         outcome = await this.tryGroup(base, request, current, deadline, triedModels, progress)
@@ -225,6 +227,7 @@ export class Router {
         kind: outcome.kind,
       })
       fallbackFrom ??= request.model
+      triedModels ??= new Set([current])
       current = outcome.fallback
     }
   }
@@ -234,26 +237,38 @@ export class Router {
     request: RouteRequest<T>,
     model: string,
     deadline: number,
-    triedModels: ReadonlySet<string>,
+    /** Undefined until a fallback: only `model` was tried. */
+    triedModels: ReadonlySet<string> | undefined,
     progress: RouteProgress,
   ): Promise<{ value: T; resolved: ResolvedModel } | { fallback: string; kind: FallbackKind }> {
     const { catalog, settings, breaker, stats, now, observers, isProviderDisabled } = this.deps
     const group = catalog.resolveGroup(model)
-    const { targets, byId, capabilitiesOf } = this.#routeTargetsOf(group)
-    // One breaker read per target: eligibility, the no-target wait and each target's first admission.
-    const views = new Map<string, BreakerView | undefined>()
+    const { targets, byId, indexOf, capabilitiesOf } = this.#routeTargetsOf(group)
+    // One breaker read per target (by its index in `targets`): eligibility, the no-target wait and
+    // each target's first admission. An array rather than a Map: a Map's table is allocated per call.
+    const views: (BreakerView | undefined)[] = new Array(targets.length)
     // Only before the first attempt: after a failure those reads are older than what happened since.
     const prefetched = progress.attempts === 0 && model === request.model ? request.breakerViews : undefined
     // Awaited only when there is something to wait for: each await is a microtask turn per call.
-    if (prefetched) for (const view of (await prefetched) ?? []) views.set(view.targetId, view)
-    const missing = views.size === 0 ? targets : targets.filter((t) => !views.has(t.id))
-    const reads = missing.map((t) => breaker.read(t.id))
-    for (const view of reads.some(isThenable) ? await Promise.all(reads) : (reads as BreakerView[]))
-      views.set(view.targetId, view)
+    if (prefetched)
+      for (const view of (await prefetched) ?? []) {
+        const at = indexOf.get(view.targetId)
+        if (at !== undefined) views[at] = view
+      }
+    let pending: Promise<BreakerView>[] | undefined
+    for (let i = 0; i < targets.length; i++) {
+      if (views[i]) continue
+      const read = breaker.read(targets[i]!.id)
+      if (!isThenable(read)) views[i] = read
+      else if (pending) pending.push(read)
+      else pending = [read]
+    }
+    if (pending) for (const view of await Promise.all(pending)) views[indexOf.get(view.targetId)!] = view
+    const viewOf = (target: RouteTarget) => views[indexOf.get(target.id)!]
     const eligibility = filterEligible(targets, {
       needs: request.needs,
       capabilitiesOf,
-      isOpen: (t) => views.get(t.id)!.open,
+      isOpen: (t) => viewOf(t)!.open,
       isDisabled: isProviderDisabled && this.#isDisabled,
       inFlight: this.#inFlightOf,
       prefer: requestKind(request.needs),
@@ -294,7 +309,7 @@ export class Router {
       if (fallbacks.general[0]) return { fallback: fallbacks.general[0], kind: 'general' }
       const waits = eligibility.skipped
         .filter((s) => s.reason === 'circuit_open')
-        .map((s) => views.get(s.target.id)!.retryAfterMs)
+        .map((s) => viewOf(s.target)!.retryAfterMs)
       throw this.#noTarget(group, eligibility.skipped, waits.length > 0 ? Math.min(...waits) : undefined)
     }
 
@@ -310,11 +325,11 @@ export class Router {
     for (;;) {
       const target = order[index]!
       // The rate window first: a half-open breaker's one trial must not be taken and then wasted.
-      const admitting = this.#admit(target, views.get(target.id))
+      const at = indexOf.get(target.id)!
+      const admitting = this.#admit(target, views[at])
       const admission = isThenable(admitting) ? await admitting : admitting
-      // Once only: after this call's outcome is written, the read is out of date. Cleared, not
-      // deleted: a delete shrinks the Map's table, a new allocation on every request.
-      views.set(target.id, undefined)
+      // Once only: after this call's outcome is written, the read is out of date.
+      views[at] = undefined
       if (!admission.admitted) {
         tried ??= new Set()
         const triedSoFar = tried.add(target.id)
@@ -364,6 +379,7 @@ export class Router {
           : request.call(resolved, ctx))
         if (!request.streaming) {
           timer.stop()
+          timer.unlink()
           release()
           stats.recordFirstByte(target.id, now() - started)
           const recorded = breaker.report(admission.permit, 'success')
@@ -392,6 +408,7 @@ export class Router {
         tried ??= new Set()
         const triedSoFar = tried.add(target.id)
         timer.stop()
+        timer.unlink()
         release()
         if (base.signal.aborted || (caught instanceof ClientAbortError && !timer.timedOut)) {
           await breaker.record(admission.permit, 'neutral')
@@ -497,6 +514,8 @@ export class Router {
     {
       targets: RouteTarget[]
       byId: Map<string, GroupTarget>
+      /** A target's position in `targets`. */
+      indexOf: Map<string, number>
       capabilitiesOf: (target: RouteTarget) => Capabilities
     }
   >()
@@ -506,7 +525,8 @@ export class Router {
     if (!derived) {
       const targets = group.targets.map(toRouteTarget)
       const byId = new Map(targets.map((t, i) => [t.id, group.targets[i]!]))
-      derived = { targets, byId, capabilitiesOf: (t) => byId.get(t.id)!.resolved.capabilities }
+      const indexOf = new Map(targets.map((t, i) => [t.id, i]))
+      derived = { targets, byId, indexOf, capabilitiesOf: (t) => byId.get(t.id)!.resolved.capabilities }
       this.#routeTargets.set(group, derived)
     }
     return derived
@@ -531,7 +551,7 @@ export class Router {
 
   #untriedFallbacks(
     group: ModelGroup,
-    tried: ReadonlySet<string>,
+    tried: ReadonlySet<string> | undefined,
   ): Readonly<Record<FallbackKind, readonly string[]>> {
     if (!group.publicModel) return noFallbacks
     let chains = this.#chains.get(group.name)
@@ -541,7 +561,8 @@ export class Router {
       chains = fallbackKinds.every((kind) => walked[kind].length === 0) ? noFallbacks : walked
       this.#chains.set(group.name, chains)
     }
-    if (chains === noFallbacks) return chains
+    // Before any fallback only the group itself was tried, and no chain names its own start.
+    if (chains === noFallbacks || !tried) return chains
     const untried = {} as Record<FallbackKind, string[]>
     for (const kind of fallbackKinds) untried[kind] = chains[kind].filter((name) => !tried.has(name))
     return untried

@@ -48,7 +48,6 @@ export interface RedisBreakerStoreOptions {
 }
 
 export class RedisBreakerStore implements BreakerStateStore {
-  readonly remote = true
   readonly #client: Redis
   readonly #keyPrefix: string
   readonly #now: Clock
