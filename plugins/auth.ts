@@ -19,6 +19,7 @@ import { adminDisabled, adminOnly, missingKey, modelNotAllowed } from './keys/er
 import keysPlugin from './keys/index.js'
 import { allowsModel, directNameOf, isKnownModel } from './keys/model-access.js'
 import { anonymousPrincipal, masterPrincipal, type Principal } from './principal.js'
+import { routeConfigOf } from './route-config.js'
 
 export type AuthLevel = 'none' | 'api' | 'master'
 
@@ -65,7 +66,7 @@ export default fp(
 
     if (!masterKey && !keys.hasConfigKeys) {
       app.addHook('onRequest', (request, _reply, done) => {
-        const level = request.routeOptions.config.auth ?? 'none'
+        const level = routeConfigOf(request).auth ?? 'none'
         if (level === 'api') request.principal = anonymousPrincipal
         else if (level === 'master') return done(adminDisabled())
         done()
@@ -90,7 +91,7 @@ export default fp(
 
     // Callback-style: every /v1 call runs this, and a config or remembered key answers synchronously.
     app.addHook('onRequest', (request, _reply, done) => {
-      const level = request.routeOptions.config.auth ?? 'none'
+      const level = routeConfigOf(request).auth ?? 'none'
       if (level === 'none') return done()
       let result: Principal | Promise<Principal>
       try {
@@ -114,7 +115,7 @@ export default fp(
     const directName = (model: string) => directNameOf(app.models, model)
     app.addHook('preHandler', (request, _reply, done) => {
       const principal = request.principal
-      if (principal?.models === undefined || !request.routeOptions.config.inference) return done()
+      if (principal?.models === undefined || !routeConfigOf(request).inference) return done()
       const model = (request.body as { model?: unknown } | undefined)?.model
       if (typeof model !== 'string' || allowsModel(principal, model, directName)) return done()
       if (!isKnownModel(app.models, model)) return done()

@@ -6,6 +6,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Bindings, ChildLoggerOptions, Level } from 'pino'
 import './call-record.js'
+import './route-config.js'
 
 const safeRequestId = /^[A-Za-z0-9._:@/+=-]{1,128}$/
 
@@ -112,7 +113,9 @@ export default fp(
         new LazyRequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger,
     )
     // Callback-style hooks: these run on every request, and an async hook costs a promise each.
+    app.decorateRequest('routeConfig', null)
     app.addHook('onRequest', (request, reply, done) => {
+      request.routeConfig = request.routeOptions.config
       reply.header('x-request-id', request.id)
       done()
     })

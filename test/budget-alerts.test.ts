@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
+import { AlertNotifier } from '../plugins/spend/alerts.js'
 import { budgetWindow } from '../plugins/spend/periods.js'
 import { chatBody } from './helpers/app.js'
 import { closeAfterTest } from './helpers/cleanup.js'
@@ -177,6 +178,31 @@ describe('alert delivery', () => {
       alert: { key_id: 'cfg-team-a', threshold: 1, resets_at: null },
     })
     expect(rawLogs.join('')).not.toContain('hook-secret-123')
+  })
+
+  it('gives a hanging receiver up after its timeout', async () => {
+    const receiver = await startReceiver(() => {})
+    const errors: Record<string, unknown>[] = []
+    const notifier = new AlertNotifier({
+      url: receiver.url,
+      headers: {},
+      thresholds: [0.5],
+      store: { claimAlert: async () => true },
+      log: { warn: () => {}, error: (fields: Record<string, unknown>) => errors.push(fields) },
+      retryDelaysMs: [],
+      timeoutMs: 200,
+    })
+    const started = performance.now()
+    notifier.check(
+      { scope: 'k:total', keyId: 'k', keyName: 'k', period: 'total', limitNanos: 100, resetsAt: null },
+      60,
+    )
+    await notifier.idle()
+    expect(performance.now() - started).toBeLessThan(2000)
+    expect(receiver.received).toHaveLength(1)
+    expect(errors).toEqual([
+      expect.objectContaining({ attempts: 1, err: expect.stringMatching(/timeout|abort/i) }),
+    ])
   })
 
   it('never holds a call up while the receiver hangs', async () => {

@@ -10,6 +10,7 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { addStreamTap, type CacheStatus } from '../call-record.js'
+import { routeConfigOf } from '../route-config.js'
 import { followRuntime } from '../runtime/follow.js'
 import { cacheKeyFor } from './cache-key.js'
 import type { CacheSettings, ModelCacheSettings } from './config-schema.js'
@@ -95,7 +96,7 @@ export function createCacheHooks(
   }
 
   function lookUp(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
-    const kind = request.routeOptions.config.inference
+    const kind = routeConfigOf(request).inference
     if (kind !== 'chat' && kind !== 'embeddings') return done()
     const body = request.body as CacheableBody & Record<string, unknown>
     const policy = policies.for(body.model)

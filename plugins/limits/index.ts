@@ -15,6 +15,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config/schema.js'
 import type { Principal } from '../principal.js'
+import { routeConfigOf } from '../route-config.js'
 import { keysMayExist, modelLimitsTable, requestedModel } from './applicable.js'
 import {
   createLibraryLimiter,
@@ -221,7 +222,7 @@ export default fp(
     }
 
     app.addHook('preHandler', (request, reply, done) => {
-      if (request.routeOptions.config.inference === undefined) return done()
+      if (routeConfigOf(request).inference === undefined) return done()
       if (maxMessages !== undefined) {
         const messages = (request.body as { messages?: unknown } | undefined)?.messages
         if (Array.isArray(messages) && messages.length > maxMessages)

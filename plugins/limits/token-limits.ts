@@ -7,6 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config/schema.js'
+import { routeConfigOf } from '../route-config.js'
 import { estimateRequestTokens } from '../tokens/request-estimate.js'
 import { keysMayExist, modelLimitsTable, requestedModel } from './applicable.js'
 import {
@@ -90,7 +91,7 @@ export default fp(
     // first answers; the other's reservation is given back once that response is over (tpm: the
     // settle above with a 4xx status; budget: its settlement at cost 0).
     app.addHook('preHandler', (request, reply, done) => {
-      const kind = request.routeOptions.config.inference
+      const kind = routeConfigOf(request).inference
       if (kind === undefined) return done()
       const principal = request.principal
       const model = requestedModel(request.body)

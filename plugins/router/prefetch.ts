@@ -3,6 +3,7 @@
 // while those checks wait on Redis, and the router takes the result (RouteRequest.breakerViews).
 // The memory store answers at once, so there is nothing to overlap and no hook is added.
 import type { FastifyInstance } from 'fastify'
+import { routeConfigOf } from '../route-config.js'
 import type { BreakerView } from './circuit-breaker.js'
 import { targetId } from './types.js'
 
@@ -17,7 +18,7 @@ export function prefetchBreakerViews(app: FastifyInstance): void {
   if (!app.stateStore.redis) return
   app.addHook('preValidation', (request, _reply, done) => {
     const model = (request.body as { model?: unknown } | undefined)?.model
-    if (request.routeOptions.config.inference === undefined || typeof model !== 'string') return done()
+    if (routeConfigOf(request).inference === undefined || typeof model !== 'string') return done()
     let targets: string[]
     try {
       targets = app.models.resolveGroup(model).targets.map((t) => targetId(t.config.provider, t.config.model))

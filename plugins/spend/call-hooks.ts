@@ -10,6 +10,7 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import type { GatewayContext, InferenceKind } from '../call-record.js'
 import { ClientAbortError } from '../gateway-error.js'
 import type { ModelPrice } from '../pricing/table.js'
+import { routeConfigOf } from '../route-config.js'
 import { estimateRequestTokens } from '../tokens/request-estimate.js'
 import type { BudgetHold, Budgets } from './budgets.js'
 import { estimateCallNanos, servedCallNanos } from './call-cost.js'
@@ -93,7 +94,7 @@ export function createCallHooks(options: CallHooksOptions) {
       done()
       return
     }
-    const kind = request.routeOptions.config.inference as InferenceKind
+    const kind = routeConfigOf(request).inference as InferenceKind
     const model = typeof body?.model === 'string' ? body.model : ''
     const amount = estimateCallNanos(
       kind,

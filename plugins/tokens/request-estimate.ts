@@ -3,6 +3,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { InferenceKind } from '../call-record.js'
 import type { ModelCatalog } from '../model-catalog.js'
+import { routeConfigOf } from '../route-config.js'
 import type { TokenMix } from '../router/strategies.js'
 import { estimateTokens, type TokenEstimate } from './estimate.js'
 
@@ -26,7 +27,7 @@ export function tokenizerModelFor(catalog: ModelCatalog | undefined, model: stri
 export function estimateRequestTokens(request: FastifyRequest, model: string): TokenEstimate {
   let estimate = estimates.get(request)
   if (estimate === undefined) {
-    const kind = request.routeOptions.config.inference as InferenceKind
+    const kind = routeConfigOf(request).inference as InferenceKind
     const catalog = request.server.hasDecorator('models') ? request.server.models : undefined
     estimate = estimateTokens(kind, request.body, tokenizerModelFor(catalog, model))
     estimates.set(request, estimate)
@@ -37,6 +38,6 @@ export function estimateRequestTokens(request: FastifyRequest, model: string): T
 /** For the router's lowest-cost strategy: prompt tokens and the answer's bound (or `unboundedOutput`). */
 export function tokenMixOf(request: FastifyRequest, model: string, unboundedOutput = 256): TokenMix {
   const estimate = estimateRequestTokens(request, model)
-  const embeddings = request.routeOptions.config.inference === 'embeddings'
+  const embeddings = routeConfigOf(request).inference === 'embeddings'
   return { input: estimate.prompt, output: embeddings ? 0 : (estimate.maxOutput ?? unboundedOutput) }
 }

@@ -13,6 +13,7 @@ import type { LoadedConfig } from '../../config/load.js'
 import { addStreamTap, type InferenceKind } from '../call-record.js'
 import '../cache/index.js'
 import '../principal.js'
+import { routeConfigOf } from '../route-config.js'
 import { answerBody, errorCodeOf, type LoggedBody, toLoggedBody } from './bodies.js'
 import { type RoutingHeaders, routingFromHeaders, toUsageRecord } from './record.js'
 import { createRedactor, type Redactor } from './redact.js'
@@ -100,7 +101,7 @@ export default fp(
     }
 
     function record(request: FastifyRequest, reply: FastifyReply, aborted: boolean): void {
-      const kind = request.routeOptions.config.inference
+      const kind = routeConfigOf(request).inference
       if (kind === undefined) return
       const call = request.usageCall
       if (call?.logged) return
@@ -139,7 +140,7 @@ export default fp(
 
     // Callback-style hooks: they run on every inference call.
     app.addHook('onRequest', (request, reply, done) => {
-      const kind = request.routeOptions.config.inference
+      const kind = routeConfigOf(request).inference
       if (kind === undefined) return done()
       const call = callOf(request)
       if (redactor) {
@@ -157,7 +158,7 @@ export default fp(
 
     app.addHook('onSend', (request, reply, payload, done) => {
       if (
-        request.routeOptions.config.inference !== undefined &&
+        routeConfigOf(request).inference !== undefined &&
         typeof payload === 'string' &&
         (redactor !== null || reply.statusCode >= 400)
       )
