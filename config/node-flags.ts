@@ -19,8 +19,8 @@ const semiSpace = '--max-semi-space-size=8'
 // objects it points at alive through every scavenge until they are promoted too, with the rest of
 // the call. Measured at 32 connections (in-process gateway, --trace-gc-nvp): in about half of the
 // processes ~4.8 KB promoted and 22-32 µs of scavenging per call, against 150-250 B and 5-8 µs
-// with pretenuring off (0 of 14 processes in the bad state). It was also most of the ±12% that
-// identical gateway processes differed by in the bench.
+// with pretenuring off (0 of 14 processes in the bad state). That difference, 15-25 µs on a call
+// of ~170 µs, is about the ±12% by which identical gateway processes differed in bench A/Bs.
 const noPretenuring = '--no-allocation-site-pretenuring'
 
 export const gatewayNodeFlags: readonly string[] = [semiSpace, noPretenuring]
