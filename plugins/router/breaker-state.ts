@@ -48,7 +48,7 @@ export interface BreakerPermit {
   trialStartedAt: number | null
   /**
    * Admitted by a closed breaker with no failure streak: a success then only adds to the window's
-   * counts, which a remote store may take in batches (see CircuitBreaker's success tally).
+   * counts, which the breaker writes in batches (see CircuitBreaker's success tally).
    */
   quietSuccess: boolean
 }
