@@ -1,6 +1,5 @@
 // buildApp(config) assembles the gateway from plugins and never listens: server.ts does, and tests
 // call buildApp directly. The registration order below is the request pipeline, read top to bottom.
-import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { LoggerOptions } from 'pino'
@@ -9,6 +8,7 @@ import { readHttpsFiles } from './config/tls.js'
 import authPlugin from './plugins/auth.js'
 import cachePlugin from './plugins/cache/index.js'
 import { clientErrorHandler } from './plugins/client-errors.js'
+import { registerCors } from './plugins/cors.js'
 import docsPlugin from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
 import lifecyclePlugin from './plugins/lifecycle.js'
@@ -120,29 +120,7 @@ export async function buildApp(config: LoadedConfig, options: BuildOptions = {})
   await app.register(errorHandler, { bodyLimit: config.server.body_limit_bytes })
   await app.register(requestLog)
   await app.register(lifecyclePlugin)
-  if (config.server.cors_origins.length > 0) {
-    const origins = config.server.cors_origins
-    await app.register(cors, {
-      origin: origins.includes('*') ? true : origins,
-      // One string, not an array: @fastify/cors joins an array again for every response.
-      exposedHeaders: [
-        'x-request-id',
-        'x-anygate-provider',
-        'x-anygate-model',
-        'x-anygate-attempts',
-        'x-anygate-fallback',
-        'x-anygate-cache',
-        'x-anygate-ignored-params',
-        'retry-after',
-        'x-ratelimit-limit-requests',
-        'x-ratelimit-remaining-requests',
-        'x-ratelimit-reset-requests',
-        'x-ratelimit-limit-tokens',
-        'x-ratelimit-remaining-tokens',
-        'x-ratelimit-reset-tokens',
-      ].join(', '),
-    })
-  }
+  if (config.server.cors_origins.length > 0) await registerCors(app, config.server.cors_origins)
   await app.register(storePlugin, { settings: config.store }) // shared state: breakers, later keys and limits
   await app.register(authPlugin, { settings: config.auth }) // principal, then model access (preHandler)
   // The per-call pipeline, in hook order (each plugin acts on routes with config.inference):

@@ -24,6 +24,12 @@ export interface CallContext {
    * for this call only: never store, log or echo it (scrub it from upstream error messages).
    */
   clientKey?: string
+  /**
+   * `signal` aborts the call after at most this long (the router's attempt deadline). A provider's
+   * own total timeout that is no shorter could never fire first on a call read whole, so the
+   * upstream client sets no timer of its own for it (one fewer per call); streams keep theirs.
+   */
+  limitMs?: number
 }
 
 export interface Capabilities {

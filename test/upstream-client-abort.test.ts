@@ -115,3 +115,110 @@ describe('reading bodies', () => {
     }
   })
 })
+
+describe('postJson (post and read whole, the non-stream path)', () => {
+  interface TestContext {
+    signal: AbortSignal
+    limitMs?: number
+    tag?: string
+  }
+  const context = (signal: AbortSignal, limitMs?: number): TestContext => ({ signal, limitMs })
+  const refuseWith = (refusal: { status: number; body: string }, ctx: TestContext) =>
+    new Error(`refused ${refusal.status} ${refusal.body} ${ctx.tag ?? ''}`)
+
+  it('parses the answer, keeps its text on request, and hands a refusal to the mapper with its context', async () => {
+    const text = JSON.stringify({ choices: [{ index: 0 }] })
+    const upstream = await startFakeUpstream((req, res) => {
+      if (req.url?.endsWith('/refuse')) {
+        res.writeHead(429, { 'content-type': 'application/json' })
+        res.end('{"error":"slow down"}')
+        return
+      }
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(text)
+    })
+    const client = clientFor(upstream.url)
+    try {
+      const signal = new AbortController().signal
+      const kept = await client.postJson<object, TestContext>(
+        '/chat',
+        '{}',
+        refuseWith,
+        context(signal),
+        undefined,
+        true,
+      )
+      expect(JSON.stringify(kept)).toBe(text)
+      expect(rawJsonOf(kept)).toBe(text)
+      await expect(
+        client.postJson('/refuse', '{}', refuseWith, { ...context(signal), tag: 'ctx-1' }),
+      ).rejects.toThrow('refused 429 {"error":"slow down"} ctx-1')
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('refuses an answer that is not JSON, and one of the wrong content type', async () => {
+    const upstream = await startFakeUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': req.url?.endsWith('/html') ? 'text/html' : 'application/json' })
+      res.end(req.url?.endsWith('/html') ? '<html>oops</html>' : '{"choices": [')
+    })
+    const client = clientFor(upstream.url)
+    try {
+      const signal = new AbortController().signal
+      await expect(client.postJson('/chat', '{}', refuseWith, context(signal))).rejects.toMatchObject({
+        statusCode: 502,
+        message: expect.stringContaining('not valid JSON'),
+      })
+      await expect(client.postJson('/html', '{}', refuseWith, context(signal))).rejects.toMatchObject({
+        statusCode: 502,
+        message: expect.stringContaining('got "text/html"'),
+      })
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('keeps its own total timeout when the caller has no shorter deadline', async () => {
+    const upstream = await startFakeUpstream(async () => {
+      await sleep(5_000)
+    })
+    const client = clientFor(upstream.url, 150)
+    try {
+      const signal = new AbortController().signal
+      // No limit, and a limit longer than total_ms: total_ms is what ends the call.
+      for (const limitMs of [undefined, 10_000]) {
+        const started = performance.now()
+        await expect(
+          client.postJson('/chat', '{}', refuseWith, context(signal, limitMs)),
+        ).rejects.toMatchObject({
+          statusCode: 504,
+          code: 'upstream_timeout',
+        })
+        expect(performance.now() - started).toBeLessThan(2_000)
+      }
+    } finally {
+      await client.close()
+    }
+  })
+
+  it("leaves a call whose deadline comes first to the caller's signal, and aborts it upstream", async () => {
+    const upstream = await startFakeUpstream(async () => {
+      await sleep(5_000)
+    })
+    // total_ms 200 would fail the call after 200 ms; the caller's deadline (limitMs 100, enforced by
+    // its signal) comes first, so the client sets no timer and the signal is what ends the call.
+    const client = clientFor(upstream.url, 200)
+    const controller = new AbortController()
+    try {
+      const call = client.postJson('/chat', '{}', refuseWith, context(controller.signal, 100))
+      setTimeout(() => controller.abort(), 400)
+      const started = performance.now()
+      await expect(call).rejects.toBeInstanceOf(ClientAbortError)
+      expect(performance.now() - started).toBeGreaterThanOrEqual(300)
+      await expect.poll(() => upstream.requests[0]?.aborted).toBe(true)
+    } finally {
+      await client.close()
+    }
+  })
+})

@@ -67,7 +67,7 @@ export function createRouterObserver(
         lastDecision = { model: label, strategy: event.strategy, cell }
         model = label
       }
-      for (const skipped of event.skipped) countSkip(model, skipped.target, skipped.reason)
+      for (const skipped of event.skipped) countSkip(model, skipped.target.id, skipped.reason)
     },
     skip(event) {
       countSkip(models.admit(event.model), event.target, event.reason)

@@ -143,11 +143,17 @@ export class CircuitBreaker {
   // and await is a microtask turn.
 
   read(targetId: string): MaybePromise<BreakerView> {
-    return then(this.#store.load(targetId), (stored) => {
-      const loadedAt = this.#now()
-      const retryAfterMs = msUntilAdmission(stored?.record ?? closedRecord, loadedAt, this.policy)
-      return { targetId, stored, loadedAt, open: retryAfterMs > 0, retryAfterMs }
-    })
+    const stored = this.#store.load(targetId)
+    // No closure when the store answered at once: this runs for every target of every call.
+    return isThenable(stored)
+      ? stored.then((loaded) => this.#viewOf(targetId, loaded))
+      : this.#viewOf(targetId, stored)
+  }
+
+  #viewOf(targetId: string, stored: StoredBreaker | undefined): BreakerView {
+    const loadedAt = this.#now()
+    const retryAfterMs = msUntilAdmission(stored?.record ?? closedRecord, loadedAt, this.policy)
+    return { targetId, stored, loadedAt, open: retryAfterMs > 0, retryAfterMs }
   }
 
   /**

@@ -13,9 +13,12 @@ export interface RoutingDecisionEvent {
   /** The public model (or `<provider>/<model>`) being routed. */
   model: string
   strategy: StrategyName
-  /** Target ids in the order they will be tried; empty when none is usable. */
-  order: readonly string[]
-  skipped: ReadonlyArray<{ target: string; reason: SkipReason }>
+  /**
+   * The targets in the order they will be tried; empty when none is usable. The router's own arrays,
+   * not copies made per call: an observer that keeps them past the call copies them.
+   */
+  order: readonly RouteTarget[]
+  skipped: ReadonlyArray<{ target: RouteTarget; reason: SkipReason }>
 }
 
 export interface AttemptStartEvent {

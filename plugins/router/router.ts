@@ -284,8 +284,8 @@ export class Router {
         requestId: base.requestId,
         model,
         strategy,
-        order: order.map((t) => t.id),
-        skipped: eligibility.skipped.map((s) => ({ target: s.target.id, reason: s.reason })),
+        order,
+        skipped: eligibility.skipped,
       })
     }
     // Building the decision record costs more than the routing itself: only when debug is on.
@@ -373,6 +373,7 @@ export class Router {
           headers: base.headers,
           clientKey: base.clientKey,
           model: resolved.upstreamModel,
+          limitMs,
         }
         const value = await (observers.scopesAttempts
           ? observers.inAttemptScope(base.requestId, attemptNo, () => request.call(resolved, ctx))

@@ -47,8 +47,11 @@ export function dayExpiresAt(day: string, retentionDays: number): number {
 
 type Totals = Omit<SpendRow, 'day'>
 
+/** A day's totals by key id, then by model: two lookups instead of a joined key built per call. */
+type DayTotals = Map<string, Map<string, Totals>>
+
 export class MemorySpendStore implements SpendStore {
-  readonly #days = new Map<string, Map<string, Totals>>()
+  readonly #days = new Map<string, DayTotals>()
   readonly #names = new Map<string, string>()
   readonly #retentionDays: number
   readonly #now: () => number
@@ -69,18 +72,29 @@ export class MemorySpendStore implements SpendStore {
       totals = new Map()
       this.#days.set(day, totals)
     }
-    const id = `${entry.keyId}\u0000${entry.model}`
-    const row = totals.get(id)
+    let byModel = totals.get(entry.keyId)
+    if (!byModel) {
+      byModel = new Map()
+      totals.set(entry.keyId, byModel)
+    }
+    const row = byModel.get(entry.model)
     if (row) {
       row.requests += entry.requests
       row.promptTokens += entry.promptTokens
       row.completionTokens += entry.completionTokens
       row.costNanos += entry.costNanos
     } else {
-      const { keyName: _, ...counts } = entry
-      totals.set(id, counts)
+      byModel.set(entry.model, {
+        keyId: entry.keyId,
+        model: entry.model,
+        requests: entry.requests,
+        promptTokens: entry.promptTokens,
+        completionTokens: entry.completionTokens,
+        costNanos: entry.costNanos,
+      })
     }
-    this.#names.set(entry.keyId, entry.keyName)
+    // Names change rarely: a write only when it did (a Map set is not free on every call).
+    if (this.#names.get(entry.keyId) !== entry.keyName) this.#names.set(entry.keyId, entry.keyName)
   }
 
   async query(filter: SpendFilter): Promise<SpendRow[]> {
@@ -88,10 +102,12 @@ export class MemorySpendStore implements SpendStore {
     for (const day of filter.days) {
       const totals = this.#days.get(day)
       if (!totals) continue
-      for (const row of totals.values()) {
-        if (filter.keyId !== undefined && row.keyId !== filter.keyId) continue
-        if (filter.model !== undefined && row.model !== filter.model) continue
-        rows.push({ day, ...row })
+      for (const [keyId, byModel] of totals) {
+        if (filter.keyId !== undefined && keyId !== filter.keyId) continue
+        for (const row of byModel.values()) {
+          if (filter.model !== undefined && row.model !== filter.model) continue
+          rows.push({ day, ...row })
+        }
       }
     }
     return rows

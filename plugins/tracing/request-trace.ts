@@ -111,8 +111,8 @@ export class RequestTrace {
         attributes: {
           'anygate.model': event.model,
           'anygate.routing.strategy': event.strategy,
-          'anygate.routing.order': [...event.order],
-          'anygate.routing.skipped': event.skipped.map((s) => `${s.target}: ${s.reason}`),
+          'anygate.routing.order': event.order.map((target) => target.id),
+          'anygate.routing.skipped': event.skipped.map((s) => `${s.target.id}: ${s.reason}`),
         },
       },
       parent,

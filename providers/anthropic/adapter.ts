@@ -8,7 +8,7 @@ import type { ChatCompletionRequest } from '../../schemas/openai/chat.js'
 import type { CallContext, Capabilities, NativeAnthropicMessages, ProviderAdapter } from '../contract.js'
 import { BatchStream } from '../shared/batch.js'
 import { clientKeyPolicy } from '../shared/client-key.js'
-import { translateSse, type UpstreamCall, UpstreamClient } from '../shared/upstream-client.js'
+import { translateSse, UpstreamClient, type UpstreamRefusal } from '../shared/upstream-client.js'
 import { fromAnthropicError } from './errors.js'
 import { readAnthropicEvents } from './events.js'
 import { readAnthropicOptions } from './options.js'
@@ -56,12 +56,21 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
       JSON.stringify(body),
       ctx.signal,
       accept,
-      (refusal) => fromAnthropicError({ ...source(ctx), ...refusal }),
+      (refusal) => refusalError(refusal, ctx),
       clientKey.headersFor(ctx),
     )
 
-  async function readMessage(call: UpstreamCall): Promise<AnthropicMessage> {
-    const message = await client.readJson<AnthropicMessage>(call)
+  const refusalError = (refusal: UpstreamRefusal, ctx: CallContext) =>
+    fromAnthropicError({ ...source(ctx), ...refusal })
+
+  async function readMessage(body: unknown, ctx: CallContext): Promise<AnthropicMessage> {
+    const message = await client.postJson<AnthropicMessage, CallContext>(
+      messagesPath,
+      JSON.stringify(body),
+      refusalError,
+      ctx,
+      clientKey.headersFor(ctx),
+    )
     if (message?.type !== 'message' || !Array.isArray(message.content)) {
       throw upstreamBadResponse(config.name, 'the body was not a message with a content array')
     }
@@ -81,7 +90,7 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
   const anthropicMessages: NativeAnthropicMessages = {
     async create(request: AnthropicMessagesRequest, ctx: CallContext) {
       const { stream: _stream, ...rest } = request
-      return readMessage(await post({ ...rest, model: ctx.model }, ctx, 'application/json'))
+      return readMessage({ ...rest, model: ctx.model }, ctx)
     },
     async stream(request: AnthropicMessagesRequest, ctx: CallContext) {
       return openEvents({ ...request, model: ctx.model, stream: true }, ctx)
@@ -98,7 +107,7 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
         stream: false,
         defaultMaxTokens: options.default_max_tokens,
       })
-      const message = await readMessage(await post(body, ctx, 'application/json'))
+      const message = await readMessage(body, ctx)
       return fromAnthropicMessage(message, { answerTool: answerToolName(request), created: nowSeconds() })
     },
 

@@ -10,7 +10,7 @@ import type { EmbeddingsRequest } from '../../schemas/openai/embeddings.js'
 import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
 import { BatchStream } from '../shared/batch.js'
 import { clientKeyPolicy } from '../shared/client-key.js'
-import { translateSse, UpstreamClient } from '../shared/upstream-client.js'
+import { translateSse, UpstreamClient, type UpstreamRefusal } from '../shared/upstream-client.js'
 import {
   fromGeminiEmbeddings,
   readBatchEmbedContents,
@@ -58,12 +58,14 @@ export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
       JSON.stringify(body),
       ctx.signal,
       accept,
-      (refusal) => fromGeminiError({ ...source(ctx), ...refusal }),
+      (refusal) => refusalError(refusal, ctx),
       clientKey.headersFor(ctx),
     )
 
-  const postJson = async <T>(path: string, body: unknown, ctx: CallContext): Promise<T> =>
-    client.readJson<T>(await post(path, body, ctx, 'application/json'))
+  const refusalError = (refusal: UpstreamRefusal, ctx: CallContext) =>
+    fromGeminiError({ ...source(ctx), ...refusal })
+  const postJson = <T>(path: string, body: unknown, ctx: CallContext): Promise<T> =>
+    client.postJson<T, CallContext>(path, JSON.stringify(body), refusalError, ctx, clientKey.headersFor(ctx))
 
   return {
     name: config.name,

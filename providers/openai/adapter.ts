@@ -8,7 +8,7 @@ import type { EmbeddingsRequest, EmbeddingsResponse } from '../../schemas/openai
 import { type CallContext, fullCapabilities, type ProviderAdapter } from '../contract.js'
 import { BatchStream } from '../shared/batch.js'
 import { clientKeyPolicy } from '../shared/client-key.js'
-import { translateSse, UpstreamClient } from '../shared/upstream-client.js'
+import { translateSse, UpstreamClient, type UpstreamRefusal } from '../shared/upstream-client.js'
 import { fromOpenAIError } from './errors.js'
 import { toOpenAIChatBody, toOpenAIEmbeddingsBody } from './request.js'
 import { fromOpenAIEvents } from './stream.js'
@@ -44,26 +44,15 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
   const streamUsage = config.options.stream_usage !== false
   const listed = config.models.filter((m) => !isGlob(m))
 
-  const post = (
-    path: string,
-    body: string,
-    ctx: CallContext,
-    accept: 'application/json' | 'text/event-stream',
-  ) =>
-    client.post(
-      path,
-      body,
-      ctx.signal,
-      accept,
-      (refusal) =>
-        fromOpenAIError({
-          ...refusal,
-          provider: config.name,
-          model: ctx.model,
-          secrets: clientKey.secretsFor(ctx),
-        }),
-      clientKey.headersFor(ctx),
-    )
+  const refusalError = (refusal: UpstreamRefusal, ctx: CallContext) =>
+    fromOpenAIError({
+      ...refusal,
+      provider: config.name,
+      model: ctx.model,
+      secrets: clientKey.secretsFor(ctx),
+    })
+  const postJson = <T>(path: string, body: string, ctx: CallContext) =>
+    client.postJson<T, CallContext>(path, body, refusalError, ctx, clientKey.headersFor(ctx), true)
 
   return {
     name: config.name,
@@ -78,10 +67,7 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
         legacyMaxTokens: dialect.legacyMaxTokens,
       })
       // The answer is passed on as it came: its text is kept for the route to send (raw-json.ts).
-      const completion = await client.readJson<ChatCompletion>(
-        await post(dialect.chatPath(ctx.model), body, ctx, 'application/json'),
-        true,
-      )
+      const completion = await postJson<ChatCompletion>(dialect.chatPath(ctx.model), body, ctx)
       if (!Array.isArray(completion?.choices)) {
         throw upstreamBadResponse(config.name, 'the completion had no choices array')
       }
@@ -96,7 +82,14 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
         includeModel: dialect.modelInBody,
         legacyMaxTokens: dialect.legacyMaxTokens,
       })
-      const call = await post(dialect.chatPath(ctx.model), body, ctx, 'text/event-stream')
+      const call = await client.post(
+        dialect.chatPath(ctx.model),
+        body,
+        ctx.signal,
+        'text/event-stream',
+        (refusal) => refusalError(refusal, ctx),
+        clientKey.headersFor(ctx),
+      )
       return new BatchStream(
         translateSse(call, (reads) =>
           fromOpenAIEvents(reads, {
@@ -110,10 +103,7 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
 
     async embeddings(request: EmbeddingsRequest, ctx: CallContext): Promise<EmbeddingsResponse> {
       const body = toOpenAIEmbeddingsBody(request, ctx.model, dialect.modelInBody)
-      const response = await client.readJson<EmbeddingsResponse>(
-        await post(dialect.embeddingsPath(ctx.model), body, ctx, 'application/json'),
-        true,
-      )
+      const response = await postJson<EmbeddingsResponse>(dialect.embeddingsPath(ctx.model), body, ctx)
       if (!Array.isArray(response?.data))
         throw upstreamBadResponse(config.name, 'the response had no data array')
       return response

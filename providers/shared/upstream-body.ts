@@ -23,11 +23,21 @@ const joinText = (parts: Buffer[]) =>
 
 const endOfBody: IteratorResult<Buffer, undefined> = { value: undefined, done: true }
 
+/** A Timeout's callback with the body as its argument: no closure per call. */
+function abortTimedOut(body: UpstreamBody): void {
+  body.timedOut = true
+  body.abort()
+}
+
 /**
  * The handler of one dispatched call and, once its headers came, its body. One reader at a time.
- * `onClose` runs once, when the body is read to its end, released, aborted or failed.
+ * It also holds the call's total timeout and follows the client's signal: both abort the call, and
+ * both are let go of once, when the body is read to its end, released, aborted or failed. (One
+ * object owning them rather than the client making a closure for each: this runs on every call.)
  */
 export class UpstreamBody implements Dispatcher.DispatchHandler, AsyncIterableIterator<Buffer> {
+  /** The total timeout aborted the call (not the client). */
+  timedOut = false
   statusCode = 0
   headers: Dispatcher.ResponseData['headers'] = {}
   #controller: Controller | undefined
@@ -45,7 +55,16 @@ export class UpstreamBody implements Dispatcher.DispatchHandler, AsyncIterableIt
   /** The waiting reader's retry, run when a chunk, the end or an error arrives. */
   #wake: (() => void) | undefined
 
-  constructor(private readonly onClose: () => void) {}
+  readonly #signal: AbortSignal
+  readonly #onClientAbort = () => this.abort()
+  readonly #timer: NodeJS.Timeout | undefined
+
+  /** `totalMs` undefined: the caller's signal carries a deadline that comes first (CallContext.limitMs). */
+  constructor(signal: AbortSignal, totalMs: number | undefined) {
+    this.#signal = signal
+    this.#timer = totalMs === undefined ? undefined : setTimeout(abortTimedOut, totalMs, this)
+    signal.addEventListener('abort', this.#onClientAbort, { once: true })
+  }
 
   /** Dispatches the call; resolves at the response's headers, rejects with undici's error before them. */
   send(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<void> {
@@ -228,6 +247,7 @@ export class UpstreamBody implements Dispatcher.DispatchHandler, AsyncIterableIt
   #close(): void {
     if (this.#closed) return
     this.#closed = true
-    this.onClose()
+    clearTimeout(this.#timer)
+    this.#signal.removeEventListener('abort', this.#onClientAbort)
   }
 }

@@ -149,6 +149,31 @@ describe('routing.timeout_ms bounds a stall', () => {
   )
 })
 
+describe("a provider's total_ms shorter than the routing deadline", () => {
+  it('json: the provider timeout still ends a stalled call (the attempt deadline comes later)', async () => {
+    const upstream = await startSwitchableUpstream()
+    upstream.set(stallAfterHeaders())
+    const totalMs = 500
+    const gateway = await startFaultGateway({
+      ...faultConfig({ a: upstream }, { timeouts: { first_byte_ms: 30_000, total_ms: totalMs } }),
+      routing: { retries: 0, timeout_ms: 60_000 },
+    })
+
+    const answer = await postChat(gateway, {})
+
+    expect(answer.status, answer.text).toBe(504)
+    expect(JSON.parse(answer.text)).toEqual(
+      openAIError('timeout_error', 'upstream_timeout', expect.stringContaining('(total timeout)')),
+    )
+    expect(answer.ms).toBeGreaterThanOrEqual(totalMs - 50)
+    expect(answer.ms).toBeLessThan(totalMs + marginMs)
+    await upstream.requests[0]!.ended
+    expect(upstream.requests[0]!.aborted).toBe(true)
+    await expectIdle(gateway, ['a/m'])
+    await expectNextServed(gateway, upstream)
+  })
+})
+
 describe('a sustained flood of 429s', () => {
   it('opens the circuit: later calls fail fast with 503 and Retry-After, and the call after the cooldown is served', async () => {
     const upstream = await startSwitchableUpstream()
