@@ -20,6 +20,22 @@ function clientFor(url: string, totalMs = 60_000) {
 
 const refuse = (refusal: { status: number }) => new Error(`refused ${refusal.status}`)
 
+/** A client (total_ms `totalMs`) of an upstream that takes calls and never answers; closed after `use`. */
+async function withStalledUpstream(
+  totalMs: number,
+  use: (client: UpstreamClient, upstream: Awaited<ReturnType<typeof startFakeUpstream>>) => Promise<void>,
+): Promise<void> {
+  const upstream = await startFakeUpstream(async () => {
+    await sleep(5_000)
+  })
+  const client = clientFor(upstream.url, totalMs)
+  try {
+    await use(client, upstream)
+  } finally {
+    await client.close()
+  }
+}
+
 describe('UpstreamClient aborts', () => {
   it('fails a call the upstream never answers with the total timeout', async () => {
     const upstream = await startFakeUpstream(async () => {
@@ -180,45 +196,30 @@ describe('postJson (post and read whole, the non-stream path)', () => {
   })
 
   it('keeps its own total timeout when the caller has no shorter deadline', async () => {
-    const upstream = await startFakeUpstream(async () => {
-      await sleep(5_000)
-    })
-    const client = clientFor(upstream.url, 150)
-    try {
+    await withStalledUpstream(150, async (client) => {
       const signal = new AbortController().signal
       // No limit, and a limit longer than total_ms: total_ms is what ends the call.
       for (const limitMs of [undefined, 10_000]) {
         const started = performance.now()
         await expect(
           client.postJson('/chat', '{}', refuseWith, context(signal, limitMs)),
-        ).rejects.toMatchObject({
-          statusCode: 504,
-          code: 'upstream_timeout',
-        })
+        ).rejects.toMatchObject({ statusCode: 504, code: 'upstream_timeout' })
         expect(performance.now() - started).toBeLessThan(2_000)
       }
-    } finally {
-      await client.close()
-    }
+    })
   })
 
   it("leaves a call whose deadline comes first to the caller's signal, and aborts it upstream", async () => {
-    const upstream = await startFakeUpstream(async () => {
-      await sleep(5_000)
-    })
     // total_ms 200 would fail the call after 200 ms; the caller's deadline (limitMs 100, enforced by
     // its signal) comes first, so the client sets no timer and the signal is what ends the call.
-    const client = clientFor(upstream.url, 200)
-    const controller = new AbortController()
-    try {
+    await withStalledUpstream(200, async (client, upstream) => {
+      const controller = new AbortController()
       const call = client.postJson('/chat', '{}', refuseWith, context(controller.signal, 100))
       setTimeout(() => controller.abort(), 400)
       const started = performance.now()
       await expect(call).rejects.toBeInstanceOf(ClientAbortError)
       expect(performance.now() - started).toBeGreaterThanOrEqual(300)
       await expect.poll(() => upstream.requests[0]?.aborted).toBe(true)
-    } finally {
-      await client.close()
-    }
+    })
   })
 })
