@@ -56,6 +56,16 @@ describe('CORS with the default cors_origins ["*"]', () => {
   })
 })
 
+describe('OPTIONS without an Origin', () => {
+  it('is not a preflight: no CORS headers, and the 404 in the OpenAI error shape', async () => {
+    const { origin } = await listenTestApp(config())
+    const res = await preflight(origin, { 'access-control-request-method': 'POST' })
+    expect(res.status).toBe(404)
+    expect(res.headers.get('access-control-allow-methods')).toBeNull()
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBeTruthy()
+  })
+})
+
 describe('CORS with a list of origins', () => {
   it('allows a listed origin and leaves another without access', async () => {
     const { origin } = await listenTestApp(config(['https://app.example']))
