@@ -76,8 +76,8 @@ describe('UpstreamClient aborts', () => {
     })
     const client = clientFor(upstream.url, 200)
     try {
-      const call = await client.post('/chat', '{}', new AbortController().signal, 'application/json', refuse)
-      await expect(client.readJson(call)).rejects.toMatchObject({ code: 'upstream_timeout' })
+      const read = client.postJson('/chat', '{}', refuse, { signal: new AbortController().signal })
+      await expect(read).rejects.toMatchObject({ code: 'upstream_timeout' })
     } finally {
       await client.close()
     }
@@ -93,8 +93,8 @@ describe('reading bodies', () => {
     })
     const client = clientFor(upstream.url)
     try {
-      const call = await client.post('/chat', '{}', new AbortController().signal, 'application/json', refuse)
-      await expect(client.readJson(call)).rejects.toMatchObject({
+      const read = client.postJson('/chat', '{}', refuse, { signal: new AbortController().signal })
+      await expect(read).rejects.toMatchObject({
         statusCode: 502,
         code: 'upstream_unreachable',
       })
@@ -116,14 +116,18 @@ describe('reading bodies', () => {
       const limited = await client.post('/chat', '{}', signal, 'application/json', refuse)
       expect(await readText(limited.response.body, 120)).toBe(text.slice(0, 120))
 
-      const kept = await client.readJson<object>(
-        await client.post('/chat', '{}', signal, 'application/json', refuse),
+      const kept = await client.postJson<object, { signal: AbortSignal }>(
+        '/chat',
+        '{}',
+        refuse,
+        { signal },
+        undefined,
         true,
       )
       expect(rawJsonOf(kept)).toBe(text)
-      const parsedOnly = await client.readJson<object>(
-        await client.post('/chat', '{}', signal, 'application/json', refuse),
-      )
+      const parsedOnly = await client.postJson<object, { signal: AbortSignal }>('/chat', '{}', refuse, {
+        signal,
+      })
       expect(rawJsonOf(parsedOnly)).toBeUndefined()
       expect(parsedOnly).toEqual(JSON.parse(text))
     } finally {

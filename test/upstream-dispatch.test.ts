@@ -20,6 +20,8 @@ function clientFor(url: string, maxConnections = 4) {
 
 const refuse = (refusal: { status: number }) => new Error(`refused ${refusal.status}`)
 const signal = () => new AbortController().signal
+/** A JSON call's context: its signal, no deadline of the router's. */
+const jsonCall = (callSignal: AbortSignal = signal()) => ({ signal: callSignal })
 
 /** Each event's data up to [DONE], where a provider's translation stops reading. */
 async function* untilDone(reads: AsyncIterable<SseEvent[]>): AsyncGenerator<string> {
@@ -73,8 +75,7 @@ describe('upstream dispatch: connection reuse', () => {
     const client = clientFor(upstream.url)
     try {
       for (let i = 0; i < 3; i++) {
-        const call = await client.post('/chat', '{}', signal(), 'application/json', refuse)
-        expect(await client.readJson(call)).toEqual({ ok: true })
+        expect(await client.postJson('/chat', '{}', refuse, jsonCall())).toEqual({ ok: true })
         // undici hands a finished connection back a turn of the event loop later.
         await sleep(10)
       }
@@ -141,8 +142,7 @@ describe('upstream dispatch: giving a call up', () => {
     const client = clientFor(upstream.url)
     const controller = new AbortController()
     try {
-      const call = await client.post('/chat', '{}', controller.signal, 'application/json', refuse)
-      const read = client.readJson(call)
+      const read = client.postJson('/chat', '{}', refuse, jsonCall(controller.signal))
       await sleep(30)
       controller.abort()
       await expect(read).rejects.toBeInstanceOf(ClientAbortError)
@@ -183,12 +183,12 @@ describe('upstream dispatch: giving a call up', () => {
     const client = clientFor(upstream.url, 1)
     const controller = new AbortController()
     try {
-      const first = client.post('/slow', '{}', signal(), 'application/json', refuse)
-      const queued = client.post('/queued', '{}', controller.signal, 'application/json', refuse)
+      const first = client.postJson('/slow', '{}', refuse, jsonCall())
+      const queued = client.postJson('/queued', '{}', refuse, jsonCall(controller.signal))
       await sleep(30)
       controller.abort()
       await expect(queued).rejects.toBeInstanceOf(ClientAbortError)
-      expect(await client.readJson(await first)).toEqual({ ok: true })
+      expect(await first).toEqual({ ok: true })
       expect(upstream.requests.map((r) => r.url)).toEqual(['/v1/slow'])
     } finally {
       await client.close()

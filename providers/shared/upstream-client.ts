@@ -149,10 +149,12 @@ export class UpstreamClient {
   }
 
   /**
-   * post() and readJson() in one, for the answers that are read whole: the same checks and errors,
-   * one async step instead of three on the path every non-stream call takes. `toError` gets
-   * `context` (the caller's call context) so the caller need not make a closure per call; the call
-   * follows its signal, and its deadline (limitMs) stands in for total_ms when it comes first.
+   * POSTs JSON and reads the whole answer as JSON, with post()'s checks and errors, in one async
+   * step: the path every non-stream call takes. `toError` gets `context` (the caller's call
+   * context), so the caller makes no closure per call; the call follows the context's signal, and
+   * its deadline (limitMs) stands in for total_ms when it comes first. `keepText` attaches the text
+   * to the parsed object (raw-json.ts) for adapters that hand the upstream's answer on unchanged, so
+   * the route can send those bytes instead of serializing the object again.
    */
   async postJson<T, C extends { signal: AbortSignal; limitMs?: number }>(
     path: string,
@@ -179,7 +181,13 @@ export class UpstreamClient {
     } catch (err) {
       throw this.#mapError(err, signal, body)
     }
-    return this.#parseJson<T>(text, keepText)
+    let parsed: T
+    try {
+      parsed = JSON.parse(text) as T
+    } catch {
+      throw upstreamBadResponse(this.options.provider, 'the body was not valid JSON')
+    }
+    return keepText && typeof parsed === 'object' && parsed !== null ? attachRawJson(parsed, text) : parsed
   }
 
   /** A non-2xx answer as the provider's error: its body read, 64 KiB at most. */
@@ -201,31 +209,6 @@ export class UpstreamClient {
       this.options.provider,
       `expected ${accept}, got "${contentType || 'no content-type'}"`,
     )
-  }
-
-  /**
-   * The accepted call's body parsed as JSON; read failures map like the call's own. `keepText`
-   * attaches the text to the parsed object (raw-json.ts) for adapters that hand the upstream's answer
-   * on unchanged, so the route can send those bytes instead of serializing the object again.
-   */
-  async readJson<T>(call: UpstreamCall, keepText = false): Promise<T> {
-    let text: string
-    try {
-      text = await readText(call.response.body, maxJsonBytes)
-    } catch (err) {
-      throw call.mapError(err)
-    }
-    return this.#parseJson<T>(text, keepText)
-  }
-
-  #parseJson<T>(text: string, keepText: boolean): T {
-    let parsed: T
-    try {
-      parsed = JSON.parse(text) as T
-    } catch {
-      throw upstreamBadResponse(this.options.provider, 'the body was not valid JSON')
-    }
-    return keepText && typeof parsed === 'object' && parsed !== null ? attachRawJson(parsed, text) : parsed
   }
 
   close(): Promise<void> {
