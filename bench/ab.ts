@@ -1,0 +1,202 @@
+// `npm run bench:ab -- [options] <build>[=label] ...`: CPU per call of two or more AnyGate builds at
+// 32 connections, each divided by the floor's in the same cycle. One full `npm run bench` run
+// cannot tell a 3% change from the machine's drift between rounds, nor one gateway process from
+// another (identical processes have differed by ±12%), so this keeps every server alive, loads them
+// one after another in many short interleaved cycles, runs several processes per build, and reports
+// medians. A build is a directory holding an AnyGate `dist` (e.g. a `git worktree` of another
+// revision after `npm ci && npm run build`), or `.` for this one; each runs with its own Node flags.
+import { cpus, platform } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { ServerSpec } from './child-protocol.js'
+import { type ChildServer, forkServer } from './child-server.js'
+import { describePlan, pinPlan, pinProcess } from './cpu-pinning.js'
+import { maxThroughput } from './http-load.js'
+
+export interface AbBuild {
+  /** The `dist` directory: it holds bench/child-server.js. */
+  dir: string
+  label: string
+}
+
+export interface AbSettings {
+  cycles: number
+  seconds: number
+  /** Gateway processes per build. */
+  processes: number
+  connections: number
+  builds: AbBuild[]
+}
+
+const usage =
+  'usage: npm run bench:ab -- [--cycles=12] [--seconds=3] [--processes=2] <dist dir>[=label] <dist dir>[=label] ...'
+
+function positiveInteger(name: string, value: string): number {
+  const parsed = Number(value)
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new Error(`--${name}: a whole number of at least 1, not "${value}"`)
+  return parsed
+}
+
+/** Pure: argv in, settings out. `.` stands for the build this script belongs to (`self`). */
+export function parseAbArgs(argv: readonly string[], self: string): AbSettings {
+  const settings: AbSettings = { cycles: 12, seconds: 3, processes: 2, connections: 32, builds: [] }
+  for (const arg of argv) {
+    const option = /^--(cycles|seconds|processes|connections)=(.*)$/.exec(arg)
+    if (option) {
+      settings[option[1] as 'cycles' | 'seconds' | 'processes' | 'connections'] = positiveInteger(
+        option[1]!,
+        option[2]!,
+      )
+      continue
+    }
+    if (arg.startsWith('--')) throw new Error(`unknown option "${arg}"; ${usage}`)
+    const at = arg.indexOf('=')
+    const path = at < 0 ? arg : arg.slice(0, at)
+    const dir = path === '.' ? self : resolve(path)
+    const label = at < 0 ? (path === '.' ? 'this build' : path) : arg.slice(at + 1)
+    if (settings.builds.some((build) => build.label === label))
+      throw new Error(`two builds labelled "${label}"`)
+    settings.builds.push({ dir, label })
+  }
+  if (settings.builds.length === 0) throw new Error(`no build to measure; ${usage}`)
+  return settings
+}
+
+/** One cycle's CPU per call of each gateway process, by build label, and the floor's. */
+export interface AbCycle {
+  floorMicros: number
+  /** µs of CPU per call of each process of the build. */
+  micros: Record<string, number[]>
+}
+
+export interface AbRow {
+  label: string
+  /** CPU per call ÷ the floor's, the median over cycles (each cycle: the mean of the build's processes). */
+  median: number
+  min: number
+  max: number
+  /** Per cycle, this build's ratio ÷ the first build's; the median (1 for the first build). */
+  ofFirst: number
+}
+
+const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+/** Pure: the cycles in, one row per build (in the order given) out. */
+export function summarizeAb(labels: readonly string[], cycles: readonly AbCycle[]): AbRow[] {
+  const ratios = (label: string) => cycles.map((cycle) => mean(cycle.micros[label] ?? []) / cycle.floorMicros)
+  const first = ratios(labels[0]!)
+  return labels.map((label) => {
+    const own = ratios(label)
+    return {
+      label,
+      median: median(own),
+      min: Math.min(...own),
+      max: Math.max(...own),
+      ofFirst: median(own.map((ratio, i) => ratio / first[i]!)),
+    }
+  })
+}
+
+export function abTable(rows: readonly AbRow[]): string {
+  const lines = [
+    '| build | CPU per call ÷ floor (median) | min – max | ÷ first build (median of cycles) |',
+    '| --- | ---: | ---: | ---: |',
+  ]
+  for (const row of rows) {
+    lines.push(
+      `| ${row.label} | ${row.median.toFixed(3)}× | ${row.min.toFixed(2)} – ${row.max.toFixed(2)} | ${row.ofFirst.toFixed(3)}× |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+type Fork = (spec: ServerSpec) => Promise<ChildServer>
+
+async function forkerOf(dir: string): Promise<Fork> {
+  const module = (await import(pathToFileURL(join(dir, 'bench', 'child-server.js')).href)) as {
+    forkServer: Fork
+  }
+  return (spec) => module.forkServer(spec)
+}
+
+interface Running {
+  label: string
+  server: ChildServer
+}
+
+async function cpuPerCall(server: ChildServer, settings: AbSettings): Promise<number> {
+  const before = await server.cpuMicros()
+  const result = await maxThroughput(server.origin, settings.connections, settings.seconds)
+  const used = (await server.cpuMicros()) - before
+  if (result.failed > 0) throw new Error(`${result.failed} failed requests: ${result.firstFailure ?? ''}`)
+  return used / result.ok
+}
+
+async function main(): Promise<void> {
+  const self = join(fileURLToPath(new URL('.', import.meta.url)), '..')
+  const settings = parseAbArgs(process.argv.slice(2), self)
+  const plan = pinPlan(cpus().length, platform(), process.env)
+  const upstream = await forkServer({ kind: 'fake-upstream', options: { chunks: 50, chunkDelayMs: 0 } })
+  const floor = await forkServer({ kind: 'floor', options: { upstreamOrigin: upstream.origin } })
+  const gateways: Running[] = []
+  const all = [upstream, floor]
+  try {
+    for (const build of settings.builds) {
+      const fork = await forkerOf(build.dir)
+      for (let i = 0; i < settings.processes; i++) {
+        const server = await fork({ kind: 'anygate', options: { upstreamOrigin: upstream.origin } })
+        all.push(server)
+        gateways.push({ label: build.label, server })
+      }
+    }
+    let pinned = false
+    if (plan) {
+      const results = await Promise.all([
+        pinProcess(process.pid, plan.load),
+        pinProcess(upstream.pid, plan.load),
+        ...[floor, ...gateways.map((g) => g.server)].map((server) => pinProcess(server.pid, plan.servers)),
+      ])
+      pinned = results.every(Boolean)
+    }
+    process.stderr.write(`bench:ab: ${describePlan(plan, pinned)}\n`)
+    // Warm-up: the JIT's work is not what is compared.
+    for (const server of [floor, ...gateways.map((g) => g.server)]) {
+      await maxThroughput(server.origin, settings.connections, 2)
+    }
+    const cycles: AbCycle[] = []
+    for (let c = 0; c < settings.cycles; c++) {
+      const cycle: AbCycle = { floorMicros: await cpuPerCall(floor, settings), micros: {} }
+      for (const build of settings.builds) cycle.micros[build.label] = []
+      for (const gateway of gateways) {
+        cycle.micros[gateway.label]!.push(await cpuPerCall(gateway.server, settings))
+      }
+      cycles.push(cycle)
+      const ratios = Object.entries(cycle.micros)
+        .map(([label, micros]) => `${label} ${(mean(micros) / cycle.floorMicros).toFixed(2)}×`)
+        .join(', ')
+      process.stderr.write(
+        `bench:ab: cycle ${c + 1}/${settings.cycles}: floor ${cycle.floorMicros.toFixed(1)} µs; ${ratios}\n`,
+      )
+    }
+    const labels = settings.builds.map((build) => build.label)
+    process.stdout.write(
+      `${abTable(summarizeAb(labels, cycles))}\n\n- ${settings.cycles} cycles of ${settings.seconds} s per server at ${settings.connections} connections, ${settings.processes} process(es) per build; CPU = user + system of the server's process per request served\n`,
+    )
+  } finally {
+    await Promise.all(all.map((server) => server.stop()))
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench:ab: ${(err as Error).message}\n`)
+    process.exit(1)
+  })
+}
