@@ -50,16 +50,6 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
     secrets: clientKey.secretsFor(ctx),
   })
 
-  const post = (body: unknown, ctx: CallContext, accept: 'application/json' | 'text/event-stream') =>
-    client.post(
-      messagesPath,
-      JSON.stringify(body),
-      ctx.signal,
-      accept,
-      (refusal) => refusalError(refusal, ctx),
-      clientKey.headersFor(ctx),
-    )
-
   const refusalError = (refusal: UpstreamRefusal, ctx: CallContext) =>
     fromAnthropicError({ ...source(ctx), ...refusal })
 
@@ -79,7 +69,14 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
 
   /** Resolves once the upstream accepted the stream; the events end at message_stop. */
   async function openEvents(body: unknown, ctx: CallContext): Promise<BatchStream<AnthropicStreamEvent>> {
-    const call = await post(body, ctx, 'text/event-stream')
+    const call = await client.post(
+      messagesPath,
+      JSON.stringify(body),
+      ctx.signal,
+      'text/event-stream',
+      (refusal) => refusalError(refusal, ctx),
+      clientKey.headersFor(ctx),
+    )
     return new BatchStream(translateSse(call, (reads) => readAnthropicEvents(reads, source(ctx))))
   }
 

@@ -47,21 +47,6 @@ export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
     secrets: clientKey.secretsFor(ctx),
   })
 
-  const post = (
-    path: string,
-    body: unknown,
-    ctx: CallContext,
-    accept: 'application/json' | 'text/event-stream',
-  ) =>
-    client.post(
-      path,
-      JSON.stringify(body),
-      ctx.signal,
-      accept,
-      (refusal) => refusalError(refusal, ctx),
-      clientKey.headersFor(ctx),
-    )
-
   const refusalError = (refusal: UpstreamRefusal, ctx: CallContext) =>
     fromGeminiError({ ...source(ctx), ...refusal })
   const postJson = <T>(path: string, body: unknown, ctx: CallContext): Promise<T> =>
@@ -91,11 +76,13 @@ export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
 
     async streamChat(request, ctx) {
       const body = toGeminiRequest(request, { provider: config.name })
-      const call = await post(
+      const call = await client.post(
         geminiPath(ctx.model, 'streamGenerateContent?alt=sse'),
-        body,
-        ctx,
+        JSON.stringify(body),
+        ctx.signal,
         'text/event-stream',
+        (refusal) => refusalError(refusal, ctx),
+        clientKey.headersFor(ctx),
       )
       return new BatchStream(
         translateSse(call, (reads) =>
