@@ -11,7 +11,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { ServerSpec } from './child-protocol.js'
 import { type ChildServer, forkServer } from './child-server.js'
 import { describePlan, pinPlan, pinProcess } from './cpu-pinning.js'
-import { maxThroughput } from './http-load.js'
+import { maxThroughput, warmUpByRequests } from './http-load.js'
+import { throughputWarmUp } from './scenarios.js'
+import { readSettings } from './settings.js'
 
 export interface AbBuild {
   /** The `dist` directory: it holds bench/child-server.js. */
@@ -166,9 +168,10 @@ async function main(): Promise<void> {
       pinned = results.every(Boolean)
     }
     process.stderr.write(`bench:ab: ${describePlan(plan, pinned)}\n`)
-    // Warm-up: the JIT's work is not what is compared.
+    // Warm-up: the JIT's work is not what is compared (the same plan as npm run bench's, settings.ts).
+    const warmUp = throughputWarmUp(readSettings(process.env))
     for (const server of [floor, ...gateways.map((g) => g.server)]) {
-      await maxThroughput(server.origin, settings.connections, 2)
+      await warmUpByRequests(server.origin, settings.connections, warmUp)
     }
     const cycles: AbCycle[] = []
     for (let c = 0; c < settings.cycles; c++) {

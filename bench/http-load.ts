@@ -107,3 +107,38 @@ export function maxThroughput(
 ) {
   return runAutocannon(origin, request, { connections, duration: seconds })
 }
+
+export interface WarmUpPlan {
+  /** Served requests after which the target counts as warm. */
+  requests: number
+  /** At least this long, however fast the target serves (sockets, pools). */
+  minSeconds: number
+  /** At most this long: a slow peer is not warmed for minutes. */
+  maxSeconds: number
+}
+
+/** Pure: whether a warm-up that served `served` requests in `seconds` is over. */
+export function warmedUp(plan: WarmUpPlan, served: number, seconds: number): boolean {
+  if (seconds < plan.minSeconds) return false
+  return served >= plan.requests || seconds >= plan.maxSeconds
+}
+
+/**
+ * Closed-loop load in one-second slices until the plan says the target is warm: a warm-up counted
+ * in requests, since V8 optimizes by how often code runs, not for how long. Returns what it took.
+ */
+export async function warmUpByRequests(
+  origin: string,
+  connections: number,
+  plan: WarmUpPlan,
+  request: LoadRequest = {},
+): Promise<{ served: number; seconds: number }> {
+  let served = 0
+  let seconds = 0
+  while (!warmedUp(plan, served, seconds)) {
+    const slice = await maxThroughput(origin, connections, 1, request)
+    served += slice.ok + slice.failed
+    seconds += slice.seconds
+  }
+  return { served, seconds }
+}

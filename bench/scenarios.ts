@@ -1,7 +1,7 @@
 // The scenarios comparing direct, floor and AnyGate (bench/rounds.ts measures them in turn). The
 // fixed-rate scenario also measures AnyGate with a 3-target group in the same rounds, so its
 // figures and the single-target ones share their conditions.
-import { fixedRate, maxThroughput } from './http-load.js'
+import { fixedRate, maxThroughput, type WarmUpPlan, warmUpByRequests } from './http-load.js'
 import { spread } from './percentiles.js'
 import {
   fullStackTargetName,
@@ -137,6 +137,13 @@ export async function fixedRateScenario(targets: Targets, s: BenchSettings): Pro
   }
 }
 
+/** The throughput scenarios' warm-up per target (settings.ts: throughputWarmupRequests). */
+export const throughputWarmUp = (s: BenchSettings): WarmUpPlan => ({
+  requests: s.throughputWarmupRequests,
+  minSeconds: s.warmupSeconds,
+  maxSeconds: s.throughputWarmupMaxSeconds,
+})
+
 export async function throughputScenario(targets: Targets, s: BenchSettings): Promise<ScenarioOutcome> {
   const scenario = `b. non-stream, ${s.throughputConnections} connections`
   const seconds = s.durationSeconds / s.rounds
@@ -145,7 +152,7 @@ export async function throughputScenario(targets: Targets, s: BenchSettings): Pr
     targets,
     [...targetNames, ...peersIn(targets)],
     s.rounds,
-    (target) => maxThroughput(target.origin, s.throughputConnections, s.warmupSeconds, target.request),
+    (target) => warmUpByRequests(target.origin, s.throughputConnections, throughputWarmUp(s), target.request),
     (target) => maxThroughput(target.origin, s.throughputConnections, seconds, target.request),
   )
   const merged = mapTargets(measured, mergeHttp)
@@ -173,7 +180,7 @@ export async function throughputScenario(targets: Targets, s: BenchSettings): Pr
         mapTargets(merged, (m) => m.cpuMicrosPerRequest),
       ),
     ],
-    note: `${scenario}: ${s.durationSeconds} s per target in ${s.rounds} round(s); requests served ${served}; ${failureNote(measured)}; ${goal}`,
+    note: `${scenario}: ${s.durationSeconds} s per target in ${s.rounds} round(s), each target warmed up first until it served ${s.throughputWarmupRequests.toLocaleString('en-US')} requests (${s.throughputWarmupMaxSeconds} s at most); requests served ${served}; ${failureNote(measured)}; ${goal}`,
     failed: totalFailed(measured),
   }
 }
@@ -286,7 +293,7 @@ export async function stackScenario(targets: Targets, s: BenchSettings): Promise
     targets,
     names,
     s.rounds,
-    (target) => maxThroughput(target.origin, s.throughputConnections, s.warmupSeconds, target.request),
+    (target) => warmUpByRequests(target.origin, s.throughputConnections, throughputWarmUp(s), target.request),
     (target) => maxThroughput(target.origin, s.throughputConnections, seconds, target.request),
   )
   const lat = mapTargets(latency, mergeHttp)

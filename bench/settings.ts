@@ -19,6 +19,17 @@ export interface BenchSettings {
   rateConnections: number
   throughputConnections: number
   /**
+   * The throughput scenarios' warm-up, per target: closed-loop load until this many requests were
+   * served (BENCH_WARMUP_REQUESTS), or `throughputWarmupMaxSeconds` passed. The goal is the cost
+   * per call of a gateway that has been running, and V8 keeps optimizing for a while: AnyGate, with
+   * more code on the path than the floor, still finished ~37 optimizations between its 40,000th and
+   * 60,000th request and 1-2 per 20,000 after that (--trace-opt), each a few ms on the core the
+   * gateway is pinned to. A one-second warm-up left that in the measured rounds of whichever target
+   * had the most code.
+   */
+  throughputWarmupRequests: number
+  throughputWarmupMaxSeconds: number
+  /**
    * Rate of the plugins and cache scenarios: low enough that a request never waits for another, so
    * the difference between two variants is the price of their plugins rather than of queueing.
    */
@@ -93,6 +104,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     fixedRates: rateList(env),
     rateConnections: 8,
     throughputConnections: 32,
+    throughputWarmupRequests: Math.round(positive(env, 'BENCH_WARMUP_REQUESTS', 60_000, true)),
+    throughputWarmupMaxSeconds: 15,
     pluginRate: 200,
     pluginConnections: 1,
     pluginRounds: Math.max(1, Math.min(5, Math.floor(durationSeconds))),

@@ -6,8 +6,10 @@ import { describe, expect, it } from 'vitest'
 import { benchConfig } from '../bench/anygate-target.js'
 import { chatPath, idleStreamRequestBody, jsonHeaders } from '../bench/chat-payloads.js'
 import { startFakeUpstream } from '../bench/fake-upstream.js'
+import { warmedUp, warmUpByRequests } from '../bench/http-load.js'
 import { findPortkey, portkeyRequest } from '../bench/portkey.js'
 import { markdownTable, type ReportRow } from '../bench/report.js'
+import { throughputWarmUp } from '../bench/scenarios.js'
 import { targetsFor } from '../bench/selection.js'
 import { readSettings } from '../bench/settings.js'
 import { closeAfterTest } from './helpers/cleanup.js'
@@ -26,6 +28,33 @@ describe('bench settings', () => {
     expect(readSettings({}).streamConcurrencies).toEqual([1, 8])
     expect(readSettings({ BENCH_STREAM_CONCURRENCY: '4' }).streamConcurrencies).toEqual([4])
     expect(() => readSettings({ BENCH_STREAM_CONCURRENCY: '0' })).toThrow(/BENCH_STREAM_CONCURRENCY/)
+  })
+})
+
+describe('throughput warm-up', () => {
+  it('runs until 60,000 requests were served unless BENCH_WARMUP_REQUESTS says otherwise', () => {
+    const plan = throughputWarmUp(readSettings({}))
+    expect(plan).toEqual({ requests: 60_000, minSeconds: 1, maxSeconds: 15 })
+    expect(throughputWarmUp(readSettings({ BENCH_WARMUP_REQUESTS: '0' })).requests).toBe(0)
+    expect(() => readSettings({ BENCH_WARMUP_REQUESTS: 'lots' })).toThrow(/BENCH_WARMUP_REQUESTS/)
+  })
+
+  it('is over once enough requests were served, never before its minimum, always at its maximum', () => {
+    const plan = { requests: 1000, minSeconds: 1, maxSeconds: 10 }
+    expect(warmedUp(plan, 5000, 0.5)).toBe(false)
+    expect(warmedUp(plan, 999, 3)).toBe(false)
+    expect(warmedUp(plan, 1000, 1)).toBe(true)
+    expect(warmedUp(plan, 10, 10)).toBe(true)
+    expect(warmedUp({ ...plan, requests: 0 }, 0, 1)).toBe(true)
+  })
+
+  it('loads a real server in one-second slices until the plan is met', async () => {
+    const upstream = await startFakeUpstream({ chunks: 2, chunkDelayMs: 0 })
+    closeAfterTest(() => upstream.close())
+    const done = await warmUpByRequests(upstream.origin, 4, { requests: 200, minSeconds: 0, maxSeconds: 5 })
+    expect(done.served).toBeGreaterThanOrEqual(200)
+    expect(done.seconds).toBeGreaterThanOrEqual(0.9)
+    expect(done.seconds).toBeLessThan(5)
   })
 })
 
