@@ -144,6 +144,10 @@ export const throughputWarmUp = (s: BenchSettings): WarmUpPlan => ({
   maxSeconds: s.throughputWarmupMaxSeconds,
 })
 
+/** How the throughput rounds were warmed up, for a scenario's note. */
+const warmUpNote = (s: BenchSettings) =>
+  `each target warmed up first until it served ${s.throughputWarmupRequests.toLocaleString('en-US')} requests (${s.throughputWarmupMaxSeconds} s at most)`
+
 export async function throughputScenario(targets: Targets, s: BenchSettings): Promise<ScenarioOutcome> {
   const scenario = `b. non-stream, ${s.throughputConnections} connections`
   const seconds = s.durationSeconds / s.rounds
@@ -180,7 +184,7 @@ export async function throughputScenario(targets: Targets, s: BenchSettings): Pr
         mapTargets(merged, (m) => m.cpuMicrosPerRequest),
       ),
     ],
-    note: `${scenario}: ${s.durationSeconds} s per target in ${s.rounds} round(s), each target warmed up first until it served ${s.throughputWarmupRequests.toLocaleString('en-US')} requests (${s.throughputWarmupMaxSeconds} s at most); requests served ${served}; ${failureNote(measured)}; ${goal}`,
+    note: `${scenario}: ${s.durationSeconds} s per target in ${s.rounds} round(s), ${warmUpNote(s)}; requests served ${served}; ${failureNote(measured)}; ${goal}`,
     failed: totalFailed(measured),
   }
 }
@@ -317,7 +321,7 @@ export async function stackScenario(targets: Targets, s: BenchSettings): Promise
     ].join(' | ')} |`
   })
   const note =
-    `${scenario}: ${s.durationSeconds} s per target and load in ${s.rounds} round(s); ` +
+    `${scenario}: ${s.durationSeconds} s per target and load in ${s.rounds} round(s), for throughput ${warmUpNote(s)}; ` +
     `${fullStackTargetName} = auth (master key + virtual key), per-key rpm/tpm/max_parallel/budget and ` +
     `global_rpm on Redis (on_error deny), metrics, a public model over 3 weighted openai-type targets; ` +
     `latency: ${failureNote(latency)}; throughput: ${failureNote(throughput)}`
