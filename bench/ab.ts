@@ -80,6 +80,11 @@ export interface AbRow {
   max: number
   /** Per cycle, this build's ratio ÷ the first build's; the median (1 for the first build). */
   ofFirst: number
+  /** Cycles in which this build used less CPU per call than the first build, and more (ties in neither). */
+  lower: number
+  higher: number
+  /** Two-sided exact sign test of lower against higher (1 for the first build): see signTestP. */
+  p: number
 }
 
 const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length
@@ -90,32 +95,60 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
+/**
+ * Two-sided exact sign test: the chance of a split at least this uneven between `lower` and `higher`
+ * if each cycle were a coin flip. A median can move by the machine's drift alone (cycles on one busy
+ * machine have differed by ±50%); the test asks only how often a build came out ahead within the same
+ * cycle, where the drift hits every build alike. Hand-written: a binomial tail is a few lines.
+ */
+export function signTestP(lower: number, higher: number): number {
+  const n = lower + higher
+  if (n === 0) return 1
+  const k = Math.min(lower, higher)
+  // Σ_{i ≤ k} C(n, i) / 2^n, term by term in log space (2^-n underflows past n = 1074).
+  let logTerm = -n * Math.LN2
+  let tail = 0
+  for (let i = 0; i <= k; i++) {
+    tail += Math.exp(logTerm)
+    logTerm += Math.log((n - i) / (i + 1))
+  }
+  return Math.min(1, 2 * tail)
+}
+
 /** Pure: the cycles in, one row per build (in the order given) out. */
 export function summarizeAb(labels: readonly string[], cycles: readonly AbCycle[]): AbRow[] {
   const ratios = (label: string) => cycles.map((cycle) => mean(cycle.micros[label] ?? []) / cycle.floorMicros)
   const first = ratios(labels[0]!)
   return labels.map((label) => {
     const own = ratios(label)
+    const lower = own.filter((ratio, i) => ratio < first[i]!).length
+    const higher = own.filter((ratio, i) => ratio > first[i]!).length
     return {
       label,
       median: median(own),
       min: Math.min(...own),
       max: Math.max(...own),
       ofFirst: median(own.map((ratio, i) => ratio / first[i]!)),
+      lower,
+      higher,
+      p: signTestP(lower, higher),
     }
   })
 }
 
+const formatP = (p: number) => (p < 0.001 ? '< 0.001' : p.toFixed(3))
+
 export function abTable(rows: readonly AbRow[]): string {
   const lines = [
-    '| build | CPU per call ÷ floor (median) | min – max | ÷ first build (median of cycles) |',
-    '| --- | ---: | ---: | ---: |',
+    '| build | CPU per call ÷ floor (median) | min – max | ÷ first build (median of cycles) | cycles below / above the first | sign test p |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
   ]
-  for (const row of rows) {
+  rows.forEach((row, index) => {
+    const versus = index === 0 ? '— | —' : `${row.lower} / ${row.higher} | ${formatP(row.p)}`
     lines.push(
-      `| ${row.label} | ${row.median.toFixed(3)}× | ${row.min.toFixed(2)} – ${row.max.toFixed(2)} | ${row.ofFirst.toFixed(3)}× |`,
+      `| ${row.label} | ${row.median.toFixed(3)}× | ${row.min.toFixed(2)} – ${row.max.toFixed(2)} | ${row.ofFirst.toFixed(3)}× | ${versus} |`,
     )
-  }
+  })
   return lines.join('\n')
 }
 
@@ -190,7 +223,7 @@ async function main(): Promise<void> {
     }
     const labels = settings.builds.map((build) => build.label)
     process.stdout.write(
-      `${abTable(summarizeAb(labels, cycles))}\n\n- ${settings.cycles} cycles of ${settings.seconds} s per server at ${settings.connections} connections, ${settings.processes} process(es) per build; CPU = user + system of the server's process per request served\n`,
+      `${abTable(summarizeAb(labels, cycles))}\n\n- ${settings.cycles} cycles of ${settings.seconds} s per server at ${settings.connections} connections, ${settings.processes} process(es) per build; CPU = user + system of the server's process per request served; a build differs from the first only where the sign test's p is small (say under 0.05): a median alone moves with the machine\n`,
     )
   } finally {
     await Promise.all(all.map((server) => server.stop()))
