@@ -95,6 +95,23 @@ describe.skipIf(!redis)('Redis failing mid-run', () => {
     relay.restore()
   })
 
+  it('on_error allow: concurrent requests on a stalled Redis are all served, none held 2 s', async () => {
+    // Auto-pipelining (store/index.ts) sends a batch only after the one before it has settled: a
+    // command queued behind a stalled batch waits out that batch's timeout, then its own (500 ms
+    // each), so the bound here is above one command timeout.
+    const relay = await startRedisRelay()
+    onTestFinished(() => relay.close())
+    const { app, upstream } = await gateway(relay.url, 'allow')
+    expect((await timedChat(app)).res.statusCode).toBe(200)
+
+    relay.hang()
+    const results = await Promise.all(Array.from({ length: 8 }, () => timedChat(app)))
+    expect(results.map(({ res }) => res.statusCode)).toEqual(Array(8).fill(200))
+    for (const { ms } of results) expect(ms).toBeLessThan(2000)
+    expect(upstream.requests).toHaveLength(9)
+    relay.restore()
+  })
+
   it('on_error deny: a stopped Redis turns requests into quick 503s, and its return lets them through', async () => {
     const relay = await startRedisRelay()
     onTestFinished(() => relay.close())
