@@ -29,6 +29,13 @@ async function gateway(url: string, onError: 'allow' | 'deny') {
   return { ...built, upstream, startMs: performance.now() - started }
 }
 
+/** A gateway whose Redis is reached through a relay the test can stall or stop. */
+async function relayedGateway(onError: 'allow' | 'deny') {
+  const relay = await startRedisRelay()
+  onTestFinished(() => relay.close())
+  return { relay, ...(await gateway(relay.url, onError)) }
+}
+
 async function timedChat(app: Awaited<ReturnType<typeof gateway>>['app']) {
   const started = performance.now()
   const res = await chat(app, 'svc')
@@ -78,9 +85,7 @@ describe('Redis unreachable at startup', () => {
 
 describe.skipIf(!redis)('Redis failing mid-run', () => {
   it('on_error allow: a stalled Redis delays a request by at most a command timeout', async () => {
-    const relay = await startRedisRelay()
-    onTestFinished(() => relay.close())
-    const { app, upstream } = await gateway(relay.url, 'allow')
+    const { relay, app, upstream } = await relayedGateway('allow')
     expect(app.stateStore.redis!.status).toBe('ready')
     expect((await timedChat(app)).res.statusCode).toBe(200)
 
@@ -99,9 +104,7 @@ describe.skipIf(!redis)('Redis failing mid-run', () => {
     // Auto-pipelining (store/index.ts) sends a batch only after the one before it has settled: a
     // command queued behind a stalled batch waits out that batch's timeout, then its own (500 ms
     // each), so the bound here is above one command timeout.
-    const relay = await startRedisRelay()
-    onTestFinished(() => relay.close())
-    const { app, upstream } = await gateway(relay.url, 'allow')
+    const { relay, app, upstream } = await relayedGateway('allow')
     expect((await timedChat(app)).res.statusCode).toBe(200)
 
     relay.hang()
@@ -113,9 +116,7 @@ describe.skipIf(!redis)('Redis failing mid-run', () => {
   })
 
   it('on_error deny: a stopped Redis turns requests into quick 503s, and its return lets them through', async () => {
-    const relay = await startRedisRelay()
-    onTestFinished(() => relay.close())
-    const { app, upstream } = await gateway(relay.url, 'deny')
+    const { relay, app, upstream } = await relayedGateway('deny')
     expect((await timedChat(app)).res.statusCode).toBe(200)
 
     relay.drop()
