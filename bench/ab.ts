@@ -1,5 +1,6 @@
 // `npm run bench:ab -- [options] <build>[=label] ...`: CPU per call of two or more AnyGate builds at
-// 32 connections, each divided by the floor's in the same cycle. One full `npm run bench` run
+// 32 connections (or per 50-chunk stream, with --stream), each divided by the floor's in the same
+// cycle. One full `npm run bench` run
 // cannot tell a 3% change from the machine's drift between rounds, nor one gateway process from
 // another (identical processes have differed by ±12%), so this keeps every server alive, loads them
 // one after another in many short interleaved cycles, runs several processes per build, and reports
@@ -8,12 +9,14 @@
 import { cpus, platform } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { expectedStreamEvents } from './chat-payloads.js'
 import type { ServerSpec } from './child-protocol.js'
 import { type ChildServer, forkServer } from './child-server.js'
 import { describePlan, pinPlan, pinProcess } from './cpu-pinning.js'
 import { maxThroughput, warmUpByRequests } from './http-load.js'
 import { throughputWarmUp } from './scenarios.js'
 import { readSettings } from './settings.js'
+import { streamLoad } from './stream-load.js'
 
 export interface AbBuild {
   /** The `dist` directory: it holds bench/child-server.js. */
@@ -27,29 +30,51 @@ export interface AbSettings {
   /** Gateway processes per build. */
   processes: number
   connections: number
+  /** Streamed calls instead of JSON ones: `streams` per server and cycle, `connections` at a time. */
+  stream: boolean
+  streams: number
+  /** The fake upstream's pause between chunks: with a pause, each chunk is a read of its own. */
+  chunkDelayMs: number
   builds: AbBuild[]
 }
 
 const usage =
-  'usage: npm run bench:ab -- [--cycles=12] [--seconds=3] [--processes=2] <dist dir>[=label] <dist dir>[=label] ...'
+  'usage: npm run bench:ab -- [--cycles=12] [--seconds=3] [--processes=2] [--connections=32] ' +
+  '[--stream [--streams=200] [--chunk-delay-ms=0]] <dist dir>[=label] <dist dir>[=label] ...'
 
-function positiveInteger(name: string, value: string): number {
+function wholeNumber(name: string, value: string, least: number): number {
   const parsed = Number(value)
-  if (!Number.isInteger(parsed) || parsed < 1)
-    throw new Error(`--${name}: a whole number of at least 1, not "${value}"`)
+  if (value.trim() === '' || !Number.isInteger(parsed) || parsed < least)
+    throw new Error(`--${name}: a whole number of at least ${least}, not "${value}"`)
   return parsed
 }
 
+type CountOption = 'cycles' | 'seconds' | 'processes' | 'connections' | 'streams'
+
 /** Pure: argv in, settings out. `.` stands for the build this script belongs to (`self`). */
 export function parseAbArgs(argv: readonly string[], self: string): AbSettings {
-  const settings: AbSettings = { cycles: 12, seconds: 3, processes: 2, connections: 32, builds: [] }
+  const settings: AbSettings = {
+    cycles: 12,
+    seconds: 3,
+    processes: 2,
+    connections: 32,
+    stream: false,
+    streams: 200,
+    chunkDelayMs: 0,
+    builds: [],
+  }
   for (const arg of argv) {
-    const option = /^--(cycles|seconds|processes|connections)=(.*)$/.exec(arg)
+    const option = /^--(cycles|seconds|processes|connections|streams)=(.*)$/.exec(arg)
     if (option) {
-      settings[option[1] as 'cycles' | 'seconds' | 'processes' | 'connections'] = positiveInteger(
-        option[1]!,
-        option[2]!,
-      )
+      settings[option[1] as CountOption] = wholeNumber(option[1]!, option[2]!, 1)
+      continue
+    }
+    if (arg === '--stream') {
+      settings.stream = true
+      continue
+    }
+    if (arg.startsWith('--chunk-delay-ms=')) {
+      settings.chunkDelayMs = wholeNumber('chunk-delay-ms', arg.slice('--chunk-delay-ms='.length), 0)
       continue
     }
     if (arg.startsWith('--')) throw new Error(`unknown option "${arg}"; ${usage}`)
@@ -138,9 +163,9 @@ export function summarizeAb(labels: readonly string[], cycles: readonly AbCycle[
 
 const formatP = (p: number) => (p < 0.001 ? '< 0.001' : p.toFixed(3))
 
-export function abTable(rows: readonly AbRow[]): string {
+export function abTable(rows: readonly AbRow[], per: 'call' | 'stream' = 'call'): string {
   const lines = [
-    '| build | CPU per call ÷ floor (median) | min – max | ÷ first build (median of cycles) | cycles below / above the first | sign test p |',
+    `| build | CPU per ${per} ÷ floor (median) | min – max | ÷ first build (median of cycles) | cycles below / above the first | sign test p |`,
     '| --- | ---: | ---: | ---: | ---: | ---: |',
   ]
   rows.forEach((row, index) => {
@@ -166,19 +191,46 @@ interface Running {
   server: ChildServer
 }
 
+/** The fake upstream's chunks per streamed answer (the stream scenario's default). */
+const streamChunks = 50
+
+async function load(origin: string, settings: AbSettings, requests = settings.streams) {
+  if (!settings.stream) return maxThroughput(origin, settings.connections, settings.seconds)
+  const result = await streamLoad(origin, {
+    requests,
+    concurrency: settings.connections,
+    expectedEvents: expectedStreamEvents(streamChunks),
+  })
+  return { ok: result.ttfbMs.length, failed: result.failed, firstFailure: result.firstFailure }
+}
+
 async function cpuPerCall(server: ChildServer, settings: AbSettings): Promise<number> {
   const before = await server.cpuMicros()
-  const result = await maxThroughput(server.origin, settings.connections, settings.seconds)
+  const result = await load(server.origin, settings)
   const used = (await server.cpuMicros()) - before
   if (result.failed > 0) throw new Error(`${result.failed} failed requests: ${result.firstFailure ?? ''}`)
   return used / result.ok
+}
+
+/** The JIT's work is not what is compared: JSON calls as npm run bench warms up (settings.ts), or streams. */
+async function warmUp(server: ChildServer, settings: AbSettings): Promise<void> {
+  if (!settings.stream) {
+    await warmUpByRequests(server.origin, settings.connections, throughputWarmUp(readSettings(process.env)))
+    return
+  }
+  const result = await load(server.origin, settings, Math.max(1_000, settings.streams * 5))
+  if (result.failed > 0)
+    throw new Error(`warm-up: ${result.failed} failed streams: ${result.firstFailure ?? ''}`)
 }
 
 async function main(): Promise<void> {
   const self = join(fileURLToPath(new URL('.', import.meta.url)), '..')
   const settings = parseAbArgs(process.argv.slice(2), self)
   const plan = pinPlan(cpus().length, platform(), process.env)
-  const upstream = await forkServer({ kind: 'fake-upstream', options: { chunks: 50, chunkDelayMs: 0 } })
+  const upstream = await forkServer({
+    kind: 'fake-upstream',
+    options: { chunks: streamChunks, chunkDelayMs: settings.chunkDelayMs },
+  })
   const floor = await forkServer({ kind: 'floor', options: { upstreamOrigin: upstream.origin } })
   const gateways: Running[] = []
   const all = [upstream, floor]
@@ -201,11 +253,7 @@ async function main(): Promise<void> {
       pinned = results.every(Boolean)
     }
     process.stderr.write(`bench:ab: ${describePlan(plan, pinned)}\n`)
-    // Warm-up: the JIT's work is not what is compared (the same plan as npm run bench's, settings.ts).
-    const warmUp = throughputWarmUp(readSettings(process.env))
-    for (const server of [floor, ...gateways.map((g) => g.server)]) {
-      await warmUpByRequests(server.origin, settings.connections, warmUp)
-    }
+    for (const server of [floor, ...gateways.map((g) => g.server)]) await warmUp(server, settings)
     const cycles: AbCycle[] = []
     for (let c = 0; c < settings.cycles; c++) {
       const cycle: AbCycle = { floorMicros: await cpuPerCall(floor, settings), micros: {} }
@@ -222,8 +270,11 @@ async function main(): Promise<void> {
       )
     }
     const labels = settings.builds.map((build) => build.label)
+    const perCycle = settings.stream
+      ? `${settings.streams} streams of ${streamChunks} chunks (${settings.chunkDelayMs} ms apart) per server, ${settings.connections} at a time`
+      : `${settings.seconds} s per server at ${settings.connections} connections`
     process.stdout.write(
-      `${abTable(summarizeAb(labels, cycles))}\n\n- ${settings.cycles} cycles of ${settings.seconds} s per server at ${settings.connections} connections, ${settings.processes} process(es) per build; CPU = user + system of the server's process per request served; a build differs from the first only where the sign test's p is small (say under 0.05): a median alone moves with the machine\n`,
+      `${abTable(summarizeAb(labels, cycles), settings.stream ? 'stream' : 'call')}\n\n- ${settings.cycles} cycles of ${perCycle}, ${settings.processes} process(es) per build; CPU = user + system of the server's process per ${settings.stream ? 'stream' : 'request'} served; a build differs from the first only where the sign test's p is small (say under 0.05): a median alone moves with the machine\n`,
     )
   } finally {
     await Promise.all(all.map((server) => server.stop()))

@@ -5,7 +5,7 @@ import { batchesOf } from '../providers/shared/batch.js'
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
 import { errorReplies } from '../schemas/openai/errors.js'
 import { jsonAnswer, markServed, openCall, recordUsage, streamTapsFor, tokenMixFor } from './call-context.js'
-import { encodeChatSse, sendSse } from './sse.js'
+import { ChatSseEncoder, sendSse } from './sse.js'
 
 export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -48,7 +48,8 @@ export const chatCompletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const includeUsage = body.stream_options?.include_usage === true
         return sendSse(
           reply,
-          encodeChatSse(routed.value, {
+          routed.value,
+          new ChatSseEncoder({
             includeUsage,
             log: request.log,
             taps: streamTapsFor(request, reply),

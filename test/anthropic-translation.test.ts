@@ -4,15 +4,14 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../plugins/gateway-error.js'
 import { fromAnthropicError } from '../providers/anthropic/errors.js'
-import { readAnthropicEvents } from '../providers/anthropic/events.js'
 import { finishReasonMap } from '../providers/anthropic/finish-reason.js'
 import { readAnthropicOptions } from '../providers/anthropic/options.js'
 import { type AnthropicRequestOptions, toAnthropicRequest } from '../providers/anthropic/request.js'
 import { fromAnthropicMessage } from '../providers/anthropic/response.js'
-import { toChatChunks } from '../providers/anthropic/stream.js'
+import { AnthropicChunkTranslator } from '../providers/anthropic/stream.js'
 import type { AnthropicMessage, AnthropicStreamEvent } from '../providers/anthropic/wire.js'
 import { BatchStream } from '../providers/shared/batch.js'
-import { readSseBatches } from '../providers/shared/sse-reader.js'
+import { SseBatchReader } from '../providers/shared/sse-reader.js'
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
 import { sseOf } from './anthropic-fake.js'
 
@@ -167,8 +166,8 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 const source = { provider, model, secrets: ['sk-ant-provider-secret-0001'] }
 
 function chunksOf(parts: Buffer[], answerTool: string | null = null) {
-  const events = readAnthropicEvents(readSseBatches(reads(parts)), source)
-  return collect(new BatchStream(toChatChunks(events, { provider, answerTool, created })))
+  const translator = new AnthropicChunkTranslator(source, { provider, answerTool, created })
+  return collect(new BatchStream(new SseBatchReader(reads(parts), translator)))
 }
 
 describe('anthropic stream translation', () => {
@@ -224,9 +223,9 @@ describe('anthropic stream translation', () => {
     const seen: ChatCompletionChunk[] = []
     const run = async () => {
       for await (const chunk of new BatchStream(
-        toChatChunks(
-          readAnthropicEvents(readSseBatches(reads([Buffer.from(begin.join('') + error)])), source),
-          { provider, answerTool: null, created },
+        new SseBatchReader(
+          reads([Buffer.from(begin.join('') + error)]),
+          new AnthropicChunkTranslator(source, { provider, answerTool: null, created }),
         ),
       ))
         seen.push(chunk)

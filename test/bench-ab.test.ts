@@ -11,11 +11,22 @@ describe('parseAbArgs', () => {
       seconds: 3,
       processes: 3,
       connections: 32,
+      stream: false,
+      streams: 200,
+      chunkDelayMs: 0,
       builds: [
         { dir: '/repo/dist', label: 'this build' },
         { dir: '/tmp/old/dist', label: 'before' },
       ],
     })
+  })
+
+  it('reads the stream mode: streams per server and cycle, at `connections` at a time, and the chunk pause', () => {
+    const settings = parseAbArgs(
+      ['--stream', '--streams=120', '--connections=8', '--chunk-delay-ms=0', '--chunk-delay-ms=2', '.'],
+      '/repo/dist',
+    )
+    expect(settings).toMatchObject({ stream: true, streams: 120, connections: 8, chunkDelayMs: 2 })
   })
 
   it('refuses no build, an unknown option, a bad count and two builds with one label', () => {
@@ -24,6 +35,11 @@ describe('parseAbArgs', () => {
     expect(() => parseAbArgs(['--cycles=0', '.'], '/d')).toThrow(/--cycles: a whole number of at least 1/)
     expect(() => parseAbArgs(['--seconds=1.5', '.'], '/d')).toThrow(/--seconds/)
     expect(() => parseAbArgs(['/a=x', '/b=x'], '/d')).toThrow(/two builds labelled "x"/)
+    expect(() => parseAbArgs(['--chunk-delay-ms=-1', '.'], '/d')).toThrow(
+      /--chunk-delay-ms: a whole number of at least 0/,
+    )
+    expect(() => parseAbArgs(['--chunk-delay-ms=', '.'], '/d')).toThrow(/--chunk-delay-ms/)
+    expect(() => parseAbArgs(['--streams=0', '.'], '/d')).toThrow(/--streams: a whole number of at least 1/)
   })
 })
 
@@ -60,6 +76,10 @@ describe('summarizeAb', () => {
     expect(table).toHaveLength(4)
     expect(table[2]).toBe('| a | 1.300× | 1.25 – 1.50 | 1.000× | — | — |')
     expect(table[3]).toMatch(/^\| b \| 1\.200× \| 1\.10 – 1\.20 \| 0\.880× \| 3 \/ 0 \| 0\.250 \|$/)
+    expect(table[0]).toContain('| CPU per call ÷ floor (median) |')
+    expect(abTable(summarizeAb(['a'], cycles), 'stream').split('\n')[0]).toContain(
+      '| CPU per stream ÷ floor (median) |',
+    )
   })
 
   it('takes the middle of an even count as the mean of the two middle values', () => {

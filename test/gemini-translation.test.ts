@@ -6,10 +6,10 @@ import { finishReasonMap, toFinishReason } from '../providers/gemini/finish-reas
 import { geminiPath, thinkingBudgets, toGeminiRequest } from '../providers/gemini/request.js'
 import { fromGeminiResponse } from '../providers/gemini/response.js'
 import { toGeminiSchema } from '../providers/gemini/schema-cleaner.js'
-import { type StreamOptions, toChatChunks } from '../providers/gemini/stream.js'
+import { GeminiChunkTranslator, type StreamOptions } from '../providers/gemini/stream.js'
 import type { GeminiGenerateContentResponse } from '../providers/gemini/wire.js'
 import { BatchStream } from '../providers/shared/batch.js'
-import { readSseBatches } from '../providers/shared/sse-reader.js'
+import { SseBatchReader } from '../providers/shared/sse-reader.js'
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../schemas/openai/chat.js'
 import { cases, model, provider, thrown } from './fixtures/gemini/tables.js'
 
@@ -127,9 +127,9 @@ describe('gemini response translation', () => {
     expect(ids({ ...response, responseId: 'other' })).not.toEqual(first)
     const streamed: string[] = []
     for await (const chunk of new BatchStream(
-      toChatChunks(
-        readSseBatches(splitBytes({ name: 'one event', chunks: [response as Record<string, unknown>] })),
-        streamOptions,
+      new SseBatchReader(
+        splitBytes({ name: 'one event', chunks: [response as Record<string, unknown>] }),
+        new GeminiChunkTranslator(streamOptions),
       ),
     )) {
       for (const call of chunk.choices[0]?.delta.tool_calls ?? []) streamed.push(call.id!)
@@ -178,8 +178,8 @@ async function* splitBytes(c: StreamCase): AsyncGenerator<Uint8Array> {
 
 async function runStream(c: StreamCase): Promise<ChatCompletionChunk[]> {
   const out: ChatCompletionChunk[] = []
-  for await (const chunk of new BatchStream(toChatChunks(readSseBatches(splitBytes(c)), streamOptions)))
-    out.push(chunk)
+  const translator = new GeminiChunkTranslator(streamOptions)
+  for await (const chunk of new BatchStream(new SseBatchReader(splitBytes(c), translator))) out.push(chunk)
   return out
 }
 

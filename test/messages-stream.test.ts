@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest'
 import { anthropicErrorType } from '../plugins/anthropic-error-type.js'
 import { ClientAbortError, GatewayError } from '../plugins/gateway-error.js'
 import type { Batch } from '../providers/shared/batch.js'
-import { encodeAnthropicSse } from '../routes/messages/sse.js'
+import { AnthropicSseEncoder } from '../routes/messages/sse.js'
 import { toAnthropicEvents } from '../routes/messages/stream-events.js'
+import { SseBody } from '../routes/sse.js'
 import type { AnthropicStreamEvent } from '../schemas/anthropic/messages.js'
 import type { ChatCompletionChunk } from '../schemas/openai/chat.js'
 
@@ -26,6 +27,16 @@ async function* replay(
   for (const chunk of chunks) yield { items: [chunk] }
   if (failWith) throw failWith
 }
+
+/** The SSE body the route sends: the encoder over the batches, read as the response would. */
+async function sseText(batches: AsyncIterable<Batch<AnthropicStreamEvent>>): Promise<string> {
+  const parts: Buffer[] = []
+  for await (const part of encodedBody(batches)) parts.push(part as Buffer)
+  return Buffer.concat(parts).toString('utf8')
+}
+
+const encodedBody = (batches: AsyncIterable<Batch<AnthropicStreamEvent>>) =>
+  new SseBody({ socket: null, writableEnded: false }, batches, new AnthropicSseEncoder(silent))
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []
@@ -65,9 +76,7 @@ describe('canonical chunks -> Anthropic events (golden sequences)', () => {
 describe('the Anthropic SSE encoding', () => {
   it('names every event after its type, one data line each', async () => {
     const { chunks } = golden.cases[2]!
-    const body = (
-      await collect(encodeAnthropicSse(toAnthropicEvents(replay(chunks), { model: 'm' }), silent))
-    ).join('')
+    const body = await sseText(toAnthropicEvents(replay(chunks), { model: 'm' }))
     const parsed = parseAnthropicSse(body)
     expect(parsed.every(({ event, data }) => event === data.type)).toBe(true)
     expect(parsed.map((p) => p.event)).toEqual(golden.cases[2]!.events.map((e) => e.type))
@@ -76,9 +85,7 @@ describe('the Anthropic SSE encoding', () => {
   it('ends a failing stream with an error event in the Anthropic shape, and nothing after it', async () => {
     const failure = new GatewayError(503, 'up is overloaded', 'upstream_error', 'overloaded')
     const chunks = golden.cases[0]!.chunks.slice(0, 2)
-    const body = (
-      await collect(encodeAnthropicSse(toAnthropicEvents(replay(chunks, failure), { model: 'm' }), silent))
-    ).join('')
+    const body = await sseText(toAnthropicEvents(replay(chunks, failure), { model: 'm' }))
     const parsed = parseAnthropicSse(body)
     expect(parsed.map((p) => p.event)).toEqual([
       'message_start',
@@ -94,11 +101,7 @@ describe('the Anthropic SSE encoding', () => {
   })
 
   it('hides the cause of an unexpected failure behind a generic api_error', async () => {
-    const body = (
-      await collect(
-        encodeAnthropicSse(toAnthropicEvents(replay([], new Error('secret detail')), { model: 'm' }), silent),
-      )
-    ).join('')
+    const body = await sseText(toAnthropicEvents(replay([], new Error('secret detail')), { model: 'm' }))
     const last = parseAnthropicSse(body).at(-1)!
     expect(last.data).toEqual({
       type: 'error',
@@ -108,11 +111,10 @@ describe('the Anthropic SSE encoding', () => {
   })
 
   it('sends nothing more when the client went away', async () => {
-    const events = encodeAnthropicSse(
+    const body = await sseText(
       toAnthropicEvents(replay(golden.cases[0]!.chunks.slice(0, 1), new ClientAbortError()), { model: 'm' }),
-      silent,
     )
-    const parsed = parseAnthropicSse((await collect(events)).join(''))
+    const parsed = parseAnthropicSse(body)
     expect(parsed.map((p) => p.event)).toEqual(['message_start', 'ping'])
   })
 
@@ -142,11 +144,12 @@ describe('stopping early', () => {
         closed = true
       }
     }
-    const encoded = encodeAnthropicSse(toAnthropicEvents(upstream(), { model: 'm' }), silent)
-    const first = await encoded.next()
-    expect(first.value).toMatch(/^event: message_start\n/)
+    const body = encodedBody(toAnthropicEvents(upstream(), { model: 'm' }))
+    const first = await body[Symbol.asyncIterator]().next()
+    expect(String(first.value)).toMatch(/^event: message_start\n/)
     expect(closed).toBe(false)
-    await encoded.return(undefined)
+    // As Fastify does when the client is gone.
+    await new Promise<void>((resolve) => body.once('close', () => resolve()).destroy())
     expect(closed).toBe(true)
   })
 })

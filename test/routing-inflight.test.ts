@@ -2,11 +2,10 @@
 // a retry wait, during failover) must give the target's slot back, or least-busy and
 // max_concurrency would shun a healthy target for ever. Real sockets: inject cannot hang up.
 import { request as httpRequest } from 'node:http'
-import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import { batchesOf } from '../providers/shared/batch.js'
-import { encodeChatSse } from '../routes/sse.js'
+import { ChatSseEncoder, SseBody } from '../routes/sse.js'
 import type { ChatCompletionRequest } from '../schemas/openai/chat.js'
 import {
   buildRoutingApp,
@@ -174,11 +173,10 @@ describe('in-flight counters after client aborts', () => {
     expect(await inFlight(app)).toEqual({ 'a/m': 1 })
     client.abort()
     // What sendSse hands Fastify, destroyed unread as Fastify does when the socket is gone.
-    const sse = Readable.from(
-      encodeChatSse(routed.value, {
-        includeUsage: false,
-        log: app.log,
-      }),
+    const sse = new SseBody(
+      { socket: null, writableEnded: false },
+      routed.value,
+      new ChatSseEncoder({ includeUsage: false, log: app.log }),
     )
     await new Promise<void>((resolve) => sse.once('close', () => resolve()).destroy())
     await expectAbandoned(up.a)

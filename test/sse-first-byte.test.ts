@@ -3,8 +3,17 @@
 import Fastify from 'fastify'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
-import { sendSse } from '../routes/sse.js'
+import type { Batch } from '../providers/shared/batch.js'
+import { type SseEncoder, sendSse } from '../routes/sse.js'
 import { closeAfterTest } from './helpers/cleanup.js'
+
+/** Each item as a data line, then [DONE]. */
+const dataLines: SseEncoder<string> = {
+  batch: ({ items }) => items.map((item) => `data: ${item}\n\n`).join(''),
+  completed: () => 'data: [DONE]\n\n',
+  failed: () => '',
+  closed() {},
+}
 
 describe('sendSse', () => {
   it('sends the first event before reading the next one, and holds the later writes of a turn', async () => {
@@ -13,14 +22,13 @@ describe('sendSse', () => {
     const seen: { firstSent?: boolean; secondHeld?: boolean } = {}
     app.get('/events', (_request, reply) => {
       const socket = reply.raw.socket!
-      async function* events(): AsyncGenerator<string> {
-        yield 'data: 1\n\n'
+      async function* batches(): AsyncGenerator<Batch<string>> {
+        yield { items: ['1'] }
         seen.firstSent = socket.writableLength === 0 && socket.bytesWritten > 0
-        yield 'data: 2\n\n'
+        yield { items: ['2'] }
         seen.secondHeld = socket.writableLength > 0
-        yield 'data: [DONE]\n\n'
       }
-      return sendSse(reply, events())
+      return sendSse(reply, batches(), dataLines)
     })
     const origin = await app.listen({ port: 0, host: '127.0.0.1' })
 

@@ -4,7 +4,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { ClientAbortError } from '../plugins/gateway-error.js'
-import type { SseEvent } from '../providers/shared/sse-reader.js'
+import type { Batch } from '../providers/shared/batch.js'
+import type { SseTranslator } from '../providers/shared/sse-reader.js'
 import { readText, translateSse, UpstreamClient } from '../providers/shared/upstream-client.js'
 import { sendJson, sseData, startFakeUpstream, startSse } from './helpers/fake-upstream.js'
 
@@ -24,18 +25,21 @@ const signal = () => new AbortController().signal
 const jsonCall = (callSignal: AbortSignal = signal()) => ({ signal: callSignal })
 
 /** Each event's data up to [DONE], where a provider's translation stops reading. */
-async function* untilDone(reads: AsyncIterable<SseEvent[]>): AsyncGenerator<string> {
-  for await (const batch of reads) {
-    for (const event of batch) {
-      if (event.data === '[DONE]') return
-      yield event.data
+const untilDone: SseTranslator<string> = {
+  read(events, out) {
+    for (const event of events) {
+      if (event.data === '[DONE]') return true
+      out.items.push(event.data)
     }
-  }
+    return false
+  },
+  end() {},
 }
 
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+/** The items of every batch. */
+async function collect<T>(batches: AsyncIterable<Batch<T>>): Promise<T[]> {
   const all: T[] = []
-  for await (const item of items) all.push(item)
+  for await (const batch of batches) all.push(...batch.items)
   return all
 }
 
@@ -166,8 +170,8 @@ describe('upstream dispatch: giving a call up', () => {
     try {
       const call = await client.post('/chat', '{}', signal(), 'text/event-stream', refuse)
       const stream = translateSse(call, untilDone)
-      expect((await stream.next()).value).toBe('{"n":0}')
-      await stream.return(undefined)
+      expect((await stream.next()).value?.items).toEqual(['{"n":0}'])
+      await stream.return()
       await upstream.requests[0]?.ended
       expect(upstream.requests[0]?.aborted).toBe(true)
     } finally {

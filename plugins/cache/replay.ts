@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Batch } from '../../providers/shared/batch.js'
 import { streamTapsFor } from '../../routes/call-context.js'
-import { encodeChatSse, sendSse } from '../../routes/sse.js'
+import { ChatSseEncoder, sendSse } from '../../routes/sse.js'
 import type { ChatCompletionChunk } from '../../schemas/openai/chat.js'
 import type { GatewayContext, StreamTap } from '../call-record.js'
 import { headerSafe } from '../header-value.js'
@@ -50,11 +50,8 @@ export function serveHit(
   }
   sendSse(
     reply,
-    encodeChatSse(replayChunks(answer.chunks), {
-      includeUsage,
-      log: request.log,
-      taps: streamTapsFor(request, reply),
-    }),
+    replayChunks(answer.chunks),
+    new ChatSseEncoder({ includeUsage, log: request.log, taps: streamTapsFor(request, reply) }),
   )
 }
 

@@ -8,14 +8,15 @@ import type { ChatCompletionRequest } from '../../schemas/openai/chat.js'
 import type { CallContext, Capabilities, NativeAnthropicMessages, ProviderAdapter } from '../contract.js'
 import { BatchStream } from '../shared/batch.js'
 import { clientKeyPolicy } from '../shared/client-key.js'
+import type { SseTranslator } from '../shared/sse-reader.js'
 import { translateSse, UpstreamClient, type UpstreamRefusal } from '../shared/upstream-client.js'
 import { fromAnthropicError } from './errors.js'
-import { readAnthropicEvents } from './events.js'
+import { AnthropicEventTranslator } from './events.js'
 import { readAnthropicOptions } from './options.js'
 import { answerToolName, toAnthropicRequest } from './request.js'
 import { fromAnthropicMessage } from './response.js'
-import { toChatChunks } from './stream.js'
-import type { AnthropicMessage, AnthropicMessagesRequest, AnthropicStreamEvent } from './wire.js'
+import { AnthropicChunkTranslator } from './stream.js'
+import type { AnthropicMessage, AnthropicMessagesRequest } from './wire.js'
 
 const messagesPath = '/v1/messages'
 
@@ -68,7 +69,11 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
   }
 
   /** Resolves once the upstream accepted the stream; the events end at message_stop. */
-  async function openEvents(body: unknown, ctx: CallContext): Promise<BatchStream<AnthropicStreamEvent>> {
+  async function openStream<T>(
+    body: unknown,
+    ctx: CallContext,
+    translator: SseTranslator<T>,
+  ): Promise<BatchStream<T>> {
     const call = await client.post(
       messagesPath,
       JSON.stringify(body),
@@ -77,7 +82,7 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
       (refusal) => refusalError(refusal, ctx),
       clientKey.headersFor(ctx),
     )
-    return new BatchStream(translateSse(call, (reads) => readAnthropicEvents(reads, source(ctx))))
+    return new BatchStream(translateSse(call, translator))
   }
 
   /**
@@ -90,7 +95,11 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
       return readMessage({ ...rest, model: ctx.model }, ctx)
     },
     async stream(request: AnthropicMessagesRequest, ctx: CallContext) {
-      return openEvents({ ...request, model: ctx.model, stream: true }, ctx)
+      return openStream(
+        { ...request, model: ctx.model, stream: true },
+        ctx,
+        new AnthropicEventTranslator(source(ctx)),
+      )
     },
   }
 
@@ -114,9 +123,10 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
         stream: true,
         defaultMaxTokens: options.default_max_tokens,
       })
-      const events = await openEvents(body, ctx)
-      return new BatchStream(
-        toChatChunks(events.batches, {
+      return openStream(
+        body,
+        ctx,
+        new AnthropicChunkTranslator(source(ctx), {
           provider: config.name,
           answerTool: answerToolName(request),
           created: nowSeconds(),

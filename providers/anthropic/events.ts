@@ -2,8 +2,8 @@
 // (stream.ts) and the native /v1/messages passthrough, which yields these objects unchanged.
 // Event flow: https://platform.claude.com/docs/en/build-with-claude/streaming#event-types
 import { upstreamBadResponse } from '../../plugins/gateway-error.js'
-import type { Batch } from '../shared/batch.js'
-import type { SseEvent } from '../shared/sse-reader.js'
+import type { BatchOut } from '../shared/batch.js'
+import type { SseEvent, SseTranslator } from '../shared/sse-reader.js'
 import { fromAnthropicStreamError } from './errors.js'
 import type { AnthropicStreamEvent } from './wire.js'
 
@@ -34,36 +34,26 @@ function parseEvent(message: SseEvent, source: StreamSource): AnthropicStreamEve
 }
 
 /**
- * A batch of events per body read, through message_stop, then stops reading. An `error` event (e.g.
- * an overloaded_error after the 200) throws the gateway error its type stands for, after the events
- * before it; a stream that ends before message_stop was cut short and throws upstreamBadResponse.
+ * The events of each read, through message_stop, each with its text (the passthrough forwards it:
+ * routes/messages/sse.ts). An `error` event (e.g. an overloaded_error after the 200) throws the
+ * gateway error its type stands for, after the events before it; a stream that ends before
+ * message_stop was cut short and throws upstreamBadResponse.
  */
-export async function* readAnthropicEvents(
-  reads: AsyncIterable<SseEvent[]>,
-  source: StreamSource,
-): AsyncGenerator<Batch<AnthropicStreamEvent>> {
-  for await (const messages of reads) {
-    const items: AnthropicStreamEvent[] = []
-    // The passthrough forwards each event's own text (routes/messages/sse.ts).
-    const texts: string[] = []
-    let stopped = false
-    try {
-      for (const message of messages) {
-        const event = parseEvent(message, source)
-        if (event === undefined) continue
-        items.push(event)
-        texts.push(message.data)
-        if (event.type === 'message_stop') {
-          stopped = true
-          break
-        }
-      }
-    } catch (err) {
-      if (items.length > 0) yield { items, texts }
-      throw err
+export class AnthropicEventTranslator implements SseTranslator<AnthropicStreamEvent> {
+  constructor(private readonly source: StreamSource) {}
+
+  read(messages: readonly SseEvent[], out: BatchOut<AnthropicStreamEvent>): boolean {
+    for (const message of messages) {
+      const event = parseEvent(message, this.source)
+      if (event === undefined) continue
+      out.items.push(event)
+      out.texts.push(message.data)
+      if (event.type === 'message_stop') return true
     }
-    if (items.length > 0) yield { items, texts }
-    if (stopped) return
+    return false
   }
-  throw upstreamBadResponse(source.provider, 'the stream ended before message_stop')
+
+  end(): void {
+    throw upstreamBadResponse(this.source.provider, 'the stream ended before message_stop')
+  }
 }

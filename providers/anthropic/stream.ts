@@ -3,7 +3,9 @@
 // Event flow and deltas: https://platform.claude.com/docs/en/build-with-claude/streaming
 import { upstreamBadResponse } from '../../plugins/gateway-error.js'
 import type { ChatCompletionChunk, FinishReason } from '../../schemas/openai/chat.js'
-import type { Batch } from '../shared/batch.js'
+import type { BatchOut } from '../shared/batch.js'
+import type { SseEvent, SseTranslator } from '../shared/sse-reader.js'
+import { AnthropicEventTranslator, type StreamSource } from './events.js'
 import { toFinishReason } from './finish-reason.js'
 import { type ThinkingBlockOut, toUsage } from './response.js'
 import type { AnthropicStreamEvent, AnthropicUsageWire } from './wire.js'
@@ -206,23 +208,35 @@ export function fromAnthropicEvent(
 }
 
 /**
- * The stream as chunks, a batch per batch of events: role first, deltas, the finish chunk, then a
- * usage chunk (choices: []).
+ * The stream as chunks: role first, deltas, the finish chunk, then a usage chunk (choices: []). The
+ * events come from the passthrough's own translator, a read at a time.
  */
-export async function* toChatChunks(
-  reads: AsyncIterable<Batch<AnthropicStreamEvent>>,
-  options: ChunkOptions,
-): AsyncGenerator<Batch<ChatCompletionChunk>> {
-  const state = newStreamState()
-  for await (const events of reads) {
-    const items: ChatCompletionChunk[] = []
+export class AnthropicChunkTranslator implements SseTranslator<ChatCompletionChunk> {
+  readonly #events: AnthropicEventTranslator
+  readonly #state = newStreamState()
+  readonly #options: ChunkOptions
+
+  constructor(source: StreamSource, options: ChunkOptions) {
+    this.#events = new AnthropicEventTranslator(source)
+    this.#options = options
+  }
+
+  read(messages: readonly SseEvent[], out: BatchOut<ChatCompletionChunk>): boolean {
+    const events: BatchOut<AnthropicStreamEvent> = { items: [], texts: [] }
+    let ended = false
+    let failure: unknown
     try {
-      for (const event of events.items) items.push(...fromAnthropicEvent(event, state, options))
+      ended = this.#events.read(messages, events)
     } catch (err) {
-      // The chunks before the bad event still reach the client, then the error.
-      if (items.length > 0) yield { items }
-      throw err
+      failure = err
     }
-    if (items.length > 0) yield { items }
+    // The events before a bad one still become chunks (and reach the client), then the error.
+    for (const event of events.items) out.items.push(...fromAnthropicEvent(event, this.#state, this.#options))
+    if (failure !== undefined) throw failure
+    return ended
+  }
+
+  end(): void {
+    this.#events.end()
   }
 }

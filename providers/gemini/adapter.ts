@@ -20,7 +20,7 @@ import {
 import { fromGeminiError } from './errors.js'
 import { geminiPath, toGeminiRequest } from './request.js'
 import { fromGeminiResponse } from './response.js'
-import { toChatChunks } from './stream.js'
+import { GeminiChunkTranslator } from './stream.js'
 import type {
   GeminiBatchEmbedContentsResponse,
   GeminiEmbedContentResponse,
@@ -85,8 +85,9 @@ export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
         clientKey.headersFor(ctx),
       )
       return new BatchStream(
-        translateSse(call, (reads) =>
-          toChatChunks(reads, { ...source(ctx), created: nowSeconds(), fallbackId: newCompletionId() }),
+        translateSse(
+          call,
+          new GeminiChunkTranslator({ ...source(ctx), created: nowSeconds(), fallbackId: newCompletionId() }),
         ),
       )
     },

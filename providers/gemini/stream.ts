@@ -3,8 +3,8 @@
 // (https://ai.google.dev/gemini-api/docs/text-generation#streaming-responses). Pure: events in, chunks out.
 import { upstreamBadResponse } from '../../plugins/gateway-error.js'
 import type { ChatCompletionChunk, FinishReason, ToolCallDelta } from '../../schemas/openai/chat.js'
-import type { Batch } from '../shared/batch.js'
-import type { SseEvent } from '../shared/sse-reader.js'
+import type { BatchOut } from '../shared/batch.js'
+import type { SseEvent, SseTranslator } from '../shared/sse-reader.js'
 import { fromGeminiError } from './errors.js'
 import { blockedPromptFinish, toFinishReason } from './finish-reason.js'
 import { candidateIndex, splitParts, toUsage } from './response.js'
@@ -171,24 +171,24 @@ function parseEvent(event: SseEvent, options: StreamOptions): GeminiGenerateCont
 }
 
 /**
- * SSE events, an array per read -> a batch of chunks per read: role first, deltas, a finish chunk
- * per candidate, then the usage chunk.
+ * SSE events -> chunks: role first, deltas, a finish chunk per candidate, then the usage chunk.
+ * Gemini has no end marker: the body's end closes the stream.
  */
-export async function* toChatChunks(
-  reads: AsyncIterable<SseEvent[]>,
-  options: StreamOptions,
-): AsyncGenerator<Batch<ChatCompletionChunk>> {
-  const state = newStreamState(options.model)
-  for await (const events of reads) {
-    const items: ChatCompletionChunk[] = []
-    try {
-      for (const event of events) items.push(...fromGeminiChunk(parseEvent(event, options), state, options))
-    } catch (err) {
-      // The chunks before the bad event still reach the client, then the error.
-      if (items.length > 0) yield { items }
-      throw err
-    }
-    if (items.length > 0) yield { items }
+export class GeminiChunkTranslator implements SseTranslator<ChatCompletionChunk> {
+  readonly #state: StreamState
+
+  constructor(private readonly options: StreamOptions) {
+    this.#state = newStreamState(options.model)
   }
-  yield { items: finishStream(state, options) }
+
+  read(events: readonly SseEvent[], out: BatchOut<ChatCompletionChunk>): boolean {
+    for (const event of events) {
+      out.items.push(...fromGeminiChunk(parseEvent(event, this.options), this.#state, this.options))
+    }
+    return false
+  }
+
+  end(out: BatchOut<ChatCompletionChunk>): void {
+    out.items.push(...finishStream(this.#state, this.options))
+  }
 }

@@ -11,7 +11,7 @@ import { clientKeyPolicy } from '../shared/client-key.js'
 import { translateSse, UpstreamClient, type UpstreamRefusal } from '../shared/upstream-client.js'
 import { fromOpenAIError } from './errors.js'
 import { toOpenAIChatBody, toOpenAIEmbeddingsBody } from './request.js'
-import { fromOpenAIEvents } from './stream.js'
+import { OpenAIChunkTranslator } from './stream.js'
 
 export interface OpenAIDialect {
   type: string
@@ -91,8 +91,9 @@ export function createOpenAIAdapter(config: ProviderConfig, dialect: OpenAIDiale
         clientKey.headersFor(ctx),
       )
       return new BatchStream(
-        translateSse(call, (reads) =>
-          fromOpenAIEvents(reads, {
+        translateSse(
+          call,
+          new OpenAIChunkTranslator({
             provider: config.name,
             model: ctx.model,
             secrets: clientKey.secretsFor(ctx),

@@ -2,8 +2,8 @@
 // event is parsed once (to validate it and see the finish) and its text passed on.
 import { upstreamBadResponse } from '../../plugins/gateway-error.js'
 import type { ChatCompletionChunk } from '../../schemas/openai/chat.js'
-import type { Batch } from '../shared/batch.js'
-import type { SseEvent } from '../shared/sse-reader.js'
+import type { BatchOut } from '../shared/batch.js'
+import type { SseEvent, SseTranslator } from '../shared/sse-reader.js'
 import { fromOpenAIError } from './errors.js'
 
 export interface StreamSource {
@@ -30,35 +30,29 @@ function toChunk(event: SseEvent, source: StreamSource): ChatCompletionChunk {
   return parsed
 }
 
-/** A batch of chunks per read, each with its text, which the encoder forwards instead of re-serializing. */
-export async function* fromOpenAIEvents(
-  reads: AsyncIterable<SseEvent[]>,
-  source: StreamSource,
-): AsyncGenerator<Batch<ChatCompletionChunk>> {
-  let finished = false
-  for await (const events of reads) {
-    const items: ChatCompletionChunk[] = []
-    const texts: string[] = []
-    let ended = false
-    try {
-      for (const event of events) {
-        if (event.data === '[DONE]') {
-          ended = true
-          break
-        }
-        const chunk = toChunk(event, source)
-        for (const choice of chunk.choices) if (choice.finish_reason) finished = true
-        items.push(chunk)
-        texts.push(event.data)
-      }
-    } catch (err) {
-      // The chunks before the bad event still reach the client, then the error.
-      if (items.length > 0) yield { items, texts }
-      throw err
+/**
+ * Chunks with their texts, which the encoder forwards instead of re-serializing. Ends at [DONE]; a
+ * body that ends without it is tolerated from servers that omit it once the answer finished,
+ * otherwise it was cut short.
+ */
+export class OpenAIChunkTranslator implements SseTranslator<ChatCompletionChunk> {
+  #finished = false
+
+  constructor(private readonly source: StreamSource) {}
+
+  read(events: readonly SseEvent[], out: BatchOut<ChatCompletionChunk>): boolean {
+    for (const event of events) {
+      if (event.data === '[DONE]') return true
+      const chunk = toChunk(event, this.source)
+      for (const choice of chunk.choices) if (choice.finish_reason) this.#finished = true
+      out.items.push(chunk)
+      out.texts.push(event.data)
     }
-    if (items.length > 0) yield { items, texts }
-    if (ended) return
+    return false
   }
-  // No [DONE]: tolerated from servers that omit it once the answer finished, otherwise truncation.
-  if (!finished) throw upstreamBadResponse(source.provider, 'the stream ended before the answer finished')
+
+  end(): void {
+    if (!this.#finished)
+      throw upstreamBadResponse(this.source.provider, 'the stream ended before the answer finished')
+  }
 }

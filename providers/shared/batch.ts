@@ -11,6 +11,15 @@ export interface Batch<T> {
 }
 
 /**
+ * A batch being filled by a translator: its items, and each item's text when the translator keeps
+ * them (one text per item, or none at all).
+ */
+export interface BatchOut<T> {
+  readonly items: T[]
+  readonly texts: string[]
+}
+
+/**
  * A built-in adapter's stream: item by item as the provider contract types it, and in batches for
  * the routes, which read those instead (batchesOf).
  */

@@ -17,7 +17,7 @@ import {
 } from '../../plugins/gateway-error.js'
 import { withTraceHeaders } from '../../plugins/tracing/upstream-headers.js'
 import { attachRawJson } from './raw-json.js'
-import { readSseBatches, type SseEvent } from './sse-reader.js'
+import { SseBatchReader, type SseTranslator } from './sse-reader.js'
 import { UpstreamBody } from './upstream-body.js'
 
 export interface UpstreamClientOptions {
@@ -217,25 +217,16 @@ export class UpstreamClient {
 }
 
 /**
- * The accepted call's server-sent events through a provider's `translate`, an array of events per
- * body read. Read failures map like the call's own; at the end the body is released: drained
- * (finished normally: after [DONE] the connection goes back to the pool) or aborted (anything else).
+ * The accepted call's server-sent events through a provider's translator, a batch per body read.
+ * Read failures map like the call's own; at the end the body is released: drained (the end marker
+ * came: the connection goes back to the pool) or aborted (anything else).
  */
-export async function* translateSse<T>(
-  call: UpstreamCall,
-  translate: (reads: AsyncIterable<SseEvent[]>) => AsyncIterable<T>,
-): AsyncGenerator<T> {
+export function translateSse<T>(call: UpstreamCall, translator: SseTranslator<T>): SseBatchReader<T> {
   const body = call.response.body
-  let completed = false
-  try {
-    // The body's iterator has no return(): stopping at the stream's end marker leaves it unreleased.
-    yield* translate(readSseBatches(body))
-    completed = true
-  } catch (err) {
-    throw call.mapError(err)
-  } finally {
-    body.release(completed)
-  }
+  return new SseBatchReader(body, translator, {
+    mapError: call.mapError,
+    release: (completed) => body.release(completed),
+  })
 }
 
 /** Reads a body as text, at most `limit` bytes; past it the call is aborted and the rest discarded. */

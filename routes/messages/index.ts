@@ -18,7 +18,7 @@ import { markServed, openCall, recordUsage, streamTapsFor, tokenMixFor } from '.
 import { sendSse } from '../sse.js'
 import { CountTokensRequest, CountTokensResponse, estimateInputTokens } from './count-tokens.js'
 import { toAnthropicMessage } from './from-canonical.js'
-import { encodeAnthropicSse } from './sse.js'
+import { AnthropicSseEncoder } from './sse.js'
 import { toAnthropicEvents } from './stream-events.js'
 import { ignoredFields, toCanonicalRequest } from './to-canonical.js'
 
@@ -138,7 +138,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         noteIgnored(request, reply, routed.resolved, body)
         return sendSse(
           reply,
-          encodeAnthropicSse(routed.value, request.log, {
+          routed.value,
+          new AnthropicSseEncoder(request.log, {
             taps: streamTapsFor(request, reply),
             onUsage: (usage) => recordUsage(request, usage),
             onError: (code) => {

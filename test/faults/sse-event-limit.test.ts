@@ -3,11 +3,20 @@
 // that blamed a slow upstream. The reader now stops at maxSseEventChars with a 502.
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../plugins/gateway-error.js'
-import { maxSseEventChars, readSseBatches, type SseEvent } from '../../providers/shared/sse-reader.js'
+import type { Batch } from '../../providers/shared/batch.js'
+import {
+  maxSseEventChars,
+  SseBatchReader,
+  type SseEvent,
+  sseEvents,
+} from '../../providers/shared/sse-reader.js'
+
+const readSseBatches = (body: AsyncIterable<Uint8Array>, maxEventChars?: number) =>
+  new SseBatchReader(body, sseEvents, { maxEventChars })
 
 /** The reader's batches, one event at a time. */
-async function* eachItem<T>(batches: AsyncIterable<readonly T[]>): AsyncGenerator<T> {
-  for await (const batch of batches) yield* batch
+async function* eachItem<T>(batches: AsyncIterable<Batch<T>>): AsyncGenerator<T> {
+  for await (const batch of batches) yield* batch.items
 }
 
 async function* bytesOf(...parts: string[]): AsyncGenerator<Uint8Array> {
@@ -24,7 +33,7 @@ async function readAll(events: AsyncIterable<SseEvent>): Promise<{ data: string[
   return { data }
 }
 
-describe('readSseBatches size limit', () => {
+describe('SSE reader size limit', () => {
   it('stops at an unterminated line over the limit, after yielding the events before it', async () => {
     const huge = `data: ${'x'.repeat(maxSseEventChars + 1)}`
     const { data, error } = await readAll(
