@@ -157,19 +157,61 @@ export function* onEnd(state: StreamState, meta: StreamMeta): Generator<Anthropi
   yield { type: 'message_stop' }
 }
 
+const doneResult: IteratorResult<never, undefined> = { done: true, value: undefined }
+
 /**
- * A batch of events per batch of chunks. Consuming with for-await keeps return() flowing: when the
- * client goes away and the encoder stops reading, the upstream iterator is closed too.
+ * A batch of events per batch of chunks, then the closing events. A plain iterator rather than an
+ * async generator, which held ~1 KB per open stream and cost promises per read (issue #8). return()
+ * closes the chunks' stream too: when the client goes away, the upstream call is given up.
  */
-export async function* toAnthropicEvents(
+class AnthropicEventsOfChunks implements AsyncIterableIterator<Batch<AnthropicStreamEvent>> {
+  readonly #chunks: AsyncIterator<Batch<ChatCompletionChunk>>
+  readonly #meta: StreamMeta
+  readonly #state = newStreamState()
+  #ended = false
+
+  constructor(chunks: AsyncIterable<Batch<ChatCompletionChunk>>, meta: StreamMeta) {
+    this.#chunks = chunks[Symbol.asyncIterator]()
+    this.#meta = meta
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  async next(): Promise<IteratorResult<Batch<AnthropicStreamEvent>, undefined>> {
+    while (!this.#ended) {
+      let result: IteratorResult<Batch<ChatCompletionChunk>>
+      try {
+        result = await this.#chunks.next()
+      } catch (err) {
+        // As a generator that threw: nothing more, the closing events least of all.
+        this.#ended = true
+        throw err
+      }
+      // return() came while the read was pending: the reader has gone.
+      if (this.#ended) break
+      if (result.done) {
+        this.#ended = true
+        return { value: { items: [...onEnd(this.#state, this.#meta)] }, done: false }
+      }
+      const items: AnthropicStreamEvent[] = []
+      for (const chunk of result.value.items) items.push(...onChunk(this.#state, chunk))
+      if (items.length > 0) return { value: { items }, done: false }
+    }
+    return doneResult
+  }
+
+  async return(): Promise<IteratorResult<Batch<AnthropicStreamEvent>, undefined>> {
+    if (!this.#ended) {
+      this.#ended = true
+      await this.#chunks.return?.()
+    }
+    return doneResult
+  }
+}
+
+export const toAnthropicEvents = (
   batches: AsyncIterable<Batch<ChatCompletionChunk>>,
   meta: StreamMeta,
-): AsyncGenerator<Batch<AnthropicStreamEvent>> {
-  const state = newStreamState()
-  for await (const { items: chunks } of batches) {
-    const items: AnthropicStreamEvent[] = []
-    for (const chunk of chunks) items.push(...onChunk(state, chunk))
-    if (items.length > 0) yield { items }
-  }
-  yield { items: [...onEnd(state, meta)] }
-}
+): AsyncIterableIterator<Batch<AnthropicStreamEvent>> => new AnthropicEventsOfChunks(batches, meta)
