@@ -116,7 +116,7 @@ export class SseBatchReader<T> implements AsyncIterableIterator<Batch<T>> {
         if (text === undefined) {
           const read = await this.#body.next()
           if (read.done) return this.#atEnd(out)
-          text = this.#decoder.write(read.value as Buffer)
+          text = this.#decoder.write(read.value)
           if (this.#firstText && text !== '') {
             this.#firstText = false
             if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
