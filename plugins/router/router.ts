@@ -3,6 +3,7 @@
 // Providers never see any of it: each attempt is one plain adapter call.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CallContext, Capabilities } from '../../providers/contract.js'
+import { doneResult } from '../../providers/shared/batch.js'
 import { type CapabilityName, unsupportedCapability } from '../capabilities.js'
 import { ClientAbortError, GatewayError } from '../gateway-error.js'
 import { headerSafe } from '../header-value.js'
@@ -127,8 +128,6 @@ const refusedAt = (reason: 'max_rpm' | 'circuit_open', retryAfterMs?: number): T
  */
 const throughBreaker = (admission: Admission): TargetAdmission =>
   admission.admitted ? admission : refusedAt('circuit_open', admission.retryAfterMs)
-
-const doneResult: IteratorResult<never> = { done: true, value: undefined }
 
 /**
  * Re-joins a stream whose first item was read to prove the upstream answers; `onEnd` runs once the

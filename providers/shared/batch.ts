@@ -10,6 +10,9 @@ export interface Batch<T> {
   readonly texts?: readonly string[]
 }
 
+/** The end of a stream, one shared object: the plain iterators on the stream path return it. */
+export const doneResult: IteratorResult<never, undefined> = { done: true, value: undefined }
+
 /**
  * A batch being filled by a translator: its items, and each item's text when the translator keeps
  * them (one text per item, or none at all).

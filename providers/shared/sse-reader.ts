@@ -5,7 +5,7 @@
 import { StringDecoder } from 'node:string_decoder'
 import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser'
 import { GatewayError } from '../../plugins/gateway-error.js'
-import type { Batch, BatchOut } from './batch.js'
+import { type Batch, type BatchOut, doneResult } from './batch.js'
 
 export type SseEvent = EventSourceMessage
 
@@ -46,8 +46,6 @@ export interface SseReaderOptions {
   /** Once, when the reader is done with the body: completed (end marker or end of body) or not. */
   release?: (completed: boolean) => void
 }
-
-const doneResult: IteratorResult<never, undefined> = { done: true, value: undefined }
 
 /** Passes the events on as they are: the reader alone (tests, and streams read without translation). */
 export const sseEvents: SseTranslator<SseEvent> = {

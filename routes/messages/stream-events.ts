@@ -3,7 +3,7 @@
 // then per content block start / deltas / stop (one block open at a time), message_delta with the
 // stop reason and usage, message_stop.
 import { randomUUID } from 'node:crypto'
-import type { Batch } from '../../providers/shared/batch.js'
+import { type Batch, doneResult } from '../../providers/shared/batch.js'
 import type { AnthropicContentBlock, AnthropicStreamEvent } from '../../schemas/anthropic/messages.js'
 import type { ChatCompletionChunk, FinishReason, ToolCallDelta } from '../../schemas/openai/chat.js'
 import type { CompletionUsage } from '../../schemas/openai/usage.js'
@@ -156,8 +156,6 @@ export function* onEnd(state: StreamState, meta: StreamMeta): Generator<Anthropi
   }
   yield { type: 'message_stop' }
 }
-
-const doneResult: IteratorResult<never, undefined> = { done: true, value: undefined }
 
 /**
  * A batch of events per batch of chunks, then the closing events. A plain iterator rather than an
