@@ -90,10 +90,13 @@ export function parseAbArgs(argv: readonly string[], self: string): AbSettings {
   return settings
 }
 
-/** One cycle's CPU per call of each gateway process, by build label, and the floor's. */
+/**
+ * One cycle's figure for each gateway process, by build label, and the floor's: µs of CPU per call
+ * (or per stream), or a stream's median time to first byte in µs.
+ */
 export interface AbCycle {
   floorMicros: number
-  /** µs of CPU per call of each process of the build. */
+  /** The figure of each process of the build. */
   micros: Record<string, number[]>
 }
 
@@ -163,9 +166,10 @@ export function summarizeAb(labels: readonly string[], cycles: readonly AbCycle[
 
 const formatP = (p: number) => (p < 0.001 ? '< 0.001' : p.toFixed(3))
 
-export function abTable(rows: readonly AbRow[], per: 'call' | 'stream' = 'call'): string {
+/** `figure`: what the rows compare, e.g. 'CPU per call' or 'time to first byte p50'. */
+export function abTable(rows: readonly AbRow[], figure = 'CPU per call'): string {
   const lines = [
-    `| build | CPU per ${per} ÷ floor (median) | min – max | ÷ first build (median of cycles) | cycles below / above the first | sign test p |`,
+    `| build | ${figure} ÷ floor (median) | min – max | ÷ first build (median of cycles) | cycles below / above the first | sign test p |`,
     '| --- | ---: | ---: | ---: | ---: | ---: |',
   ]
   rows.forEach((row, index) => {
@@ -194,22 +198,36 @@ interface Running {
 /** The fake upstream's chunks per streamed answer (the stream scenario's default). */
 const streamChunks = 50
 
-async function load(origin: string, settings: AbSettings, requests = settings.streams) {
+interface Loaded {
+  ok: number
+  failed: number
+  firstFailure?: string
+  /** Streams only: each stream's time to first byte. */
+  ttfbMs?: number[]
+}
+
+async function load(origin: string, settings: AbSettings, requests = settings.streams): Promise<Loaded> {
   if (!settings.stream) return maxThroughput(origin, settings.connections, settings.seconds)
   const result = await streamLoad(origin, {
     requests,
     concurrency: settings.connections,
     expectedEvents: expectedStreamEvents(streamChunks),
   })
-  return { ok: result.ttfbMs.length, failed: result.failed, firstFailure: result.firstFailure }
+  return {
+    ok: result.ttfbMs.length,
+    failed: result.failed,
+    firstFailure: result.firstFailure,
+    ttfbMs: result.ttfbMs,
+  }
 }
 
-async function cpuPerCall(server: ChildServer, settings: AbSettings): Promise<number> {
+/** One server's figures in one cycle: CPU per call, and for streams the median time to first byte (µs). */
+async function measure(server: ChildServer, settings: AbSettings): Promise<{ cpu: number; ttfb: number }> {
   const before = await server.cpuMicros()
   const result = await load(server.origin, settings)
   const used = (await server.cpuMicros()) - before
   if (result.failed > 0) throw new Error(`${result.failed} failed requests: ${result.firstFailure ?? ''}`)
-  return used / result.ok
+  return { cpu: used / result.ok, ttfb: result.ttfbMs ? median(result.ttfbMs) * 1000 : Number.NaN }
 }
 
 /** The JIT's work is not what is compared: JSON calls as npm run bench warms up (settings.ts), or streams. */
@@ -255,13 +273,22 @@ async function main(): Promise<void> {
     process.stderr.write(`bench:ab: ${describePlan(plan, pinned)}\n`)
     for (const server of [floor, ...gateways.map((g) => g.server)]) await warmUp(server, settings)
     const cycles: AbCycle[] = []
+    const ttfbCycles: AbCycle[] = []
     for (let c = 0; c < settings.cycles; c++) {
-      const cycle: AbCycle = { floorMicros: await cpuPerCall(floor, settings), micros: {} }
-      for (const build of settings.builds) cycle.micros[build.label] = []
+      const floorFigures = await measure(floor, settings)
+      const cycle: AbCycle = { floorMicros: floorFigures.cpu, micros: {} }
+      const ttfbCycle: AbCycle = { floorMicros: floorFigures.ttfb, micros: {} }
+      for (const build of settings.builds) {
+        cycle.micros[build.label] = []
+        ttfbCycle.micros[build.label] = []
+      }
       for (const gateway of gateways) {
-        cycle.micros[gateway.label]!.push(await cpuPerCall(gateway.server, settings))
+        const figures = await measure(gateway.server, settings)
+        cycle.micros[gateway.label]!.push(figures.cpu)
+        ttfbCycle.micros[gateway.label]!.push(figures.ttfb)
       }
       cycles.push(cycle)
+      ttfbCycles.push(ttfbCycle)
       const ratios = Object.entries(cycle.micros)
         .map(([label, micros]) => `${label} ${(mean(micros) / cycle.floorMicros).toFixed(2)}×`)
         .join(', ')
@@ -273,8 +300,12 @@ async function main(): Promise<void> {
     const perCycle = settings.stream
       ? `${settings.streams} streams of ${streamChunks} chunks (${settings.chunkDelayMs} ms apart) per server, ${settings.connections} at a time`
       : `${settings.seconds} s per server at ${settings.connections} connections`
+    // For streams, the time to first byte the same way: each process's median, over the floor's.
+    const ttfb = settings.stream
+      ? `\n\n${abTable(summarizeAb(labels, ttfbCycles), 'time to first byte p50')}`
+      : ''
     process.stdout.write(
-      `${abTable(summarizeAb(labels, cycles), settings.stream ? 'stream' : 'call')}\n\n- ${settings.cycles} cycles of ${perCycle}, ${settings.processes} process(es) per build; CPU = user + system of the server's process per ${settings.stream ? 'stream' : 'request'} served; a build differs from the first only where the sign test's p is small (say under 0.05): a median alone moves with the machine\n`,
+      `${abTable(summarizeAb(labels, cycles), settings.stream ? 'CPU per stream' : 'CPU per call')}${ttfb}\n\n- ${settings.cycles} cycles of ${perCycle}, ${settings.processes} process(es) per build; CPU = user + system of the server's process per ${settings.stream ? 'stream' : 'request'} served${settings.stream ? "; time to first byte = the first SSE event, each process's median over its streams" : ''}; a build differs from the first only where the sign test's p is small (say under 0.05): a median alone moves with the machine\n`,
     )
   } finally {
     await Promise.all(all.map((server) => server.stop()))

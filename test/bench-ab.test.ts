@@ -77,7 +77,7 @@ describe('summarizeAb', () => {
     expect(table[2]).toBe('| a | 1.300× | 1.25 – 1.50 | 1.000× | — | — |')
     expect(table[3]).toMatch(/^\| b \| 1\.200× \| 1\.10 – 1\.20 \| 0\.880× \| 3 \/ 0 \| 0\.250 \|$/)
     expect(table[0]).toContain('| CPU per call ÷ floor (median) |')
-    expect(abTable(summarizeAb(['a'], cycles), 'stream').split('\n')[0]).toContain(
+    expect(abTable(summarizeAb(['a'], cycles), 'CPU per stream').split('\n')[0]).toContain(
       '| CPU per stream ÷ floor (median) |',
     )
   })
