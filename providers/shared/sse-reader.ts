@@ -131,7 +131,7 @@ export class SseBatchReader<T> implements AsyncIterableIterator<Batch<T>> {
         this.#parser.feed(text)
         if (this.#events.length > 0) {
           this.#firstEventSent = true
-          if (this.#translate(out)) return this.#finish(out, true)
+          if (this.#translate(out)) return this.#finish(out)
         }
         // After the events that came before it: the client still gets every whole event.
         if (this.#overflow) throw sseEventTooLarge(this.#maxEventChars)
@@ -161,14 +161,15 @@ export class SseBatchReader<T> implements AsyncIterableIterator<Batch<T>> {
     // A last line without its newline is still parsed, but an event the upstream never closed with a
     // blank line is discarded, as the SSE specification has it.
     this.#parser.reset({ consume: true })
-    if (this.#events.length > 0 && this.#translate(out)) return this.#finish(out, true)
+    if (this.#events.length > 0 && this.#translate(out)) return this.#finish(out)
     if (this.#overflow) throw sseEventTooLarge(this.#maxEventChars)
     this.#translator.end(out)
-    return this.#finish(out, true)
+    return this.#finish(out)
   }
 
-  #finish(out: BatchOut<T>, completed: boolean): IteratorResult<Batch<T>, undefined> {
-    this.#close(completed)
+  /** The stream ended as it should (end marker or end of body): the last items, or done. */
+  #finish(out: BatchOut<T>): IteratorResult<Batch<T>, undefined> {
+    this.#close(true)
     return out.items.length > 0 ? { value: batchOf(out), done: false } : doneResult
   }
 
